@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+// seal — Self-Adapting Language Models on HPC clusters.
+//
+// Layers, from the metal up (each module has one job; a layer only imports the layers below it):
+//   COpenBLAS / CMPI / CHDF5   system libraries + shims for the C macros Swift cannot import
+//   SealKernels                BLAS runtime setup and the numeric kernels (plain functions on unsafe buffers)
+//   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
+//   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
+//   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
+//   seal                       the command-line program
+import PackageDescription
+
+let package = Package(
+    name: "seal",
+    products: [
+        .executable(name: "seal", targets: ["seal"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "SealKernels", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "SealTokenizer"),
+        .target(name: "SealModel", dependencies: ["SealKernels"]),
+        .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),
+        .executableTarget(name: "seal", dependencies: [
+            "SealKernels", "SealModel", "SealTokenizer", "SealRuntime",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
+        .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
+    ]
+)

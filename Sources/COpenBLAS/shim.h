@@ -1,0 +1,11 @@
+// OpenBLAS: CBLAS plus the OpenBLAS extensions seal uses to report and steer its runtime.
+#ifndef SEAL_COPENBLAS_SHIM_H
+#define SEAL_COPENBLAS_SHIM_H
+#include <cblas.h>
+
+// Declared here as well so that the shim does not depend on which cblas.h variant pkg-config points at.
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
+char *openblas_get_config(void);
+#endif

@@ -1,0 +1,151 @@
+import Foundation
+import SealKernels
+
+/// Counter-based random numbers: value i of stream s under seed k is a pure function of (k, s, i).
+///
+/// Why counter-based: a tensor can be filled in parallel chunks, and the same weights come out whatever the thread
+/// count or the order tensors are visited in. The mixer is SplitMix64's finaliser, applied to a combination of the
+/// three counters.
+public struct CounterRNG: Sendable {
+    public var seed: UInt64
+    public init(seed: UInt64) { self.seed = seed }
+
+    @inline(__always)
+    public static func mix(_ z0: UInt64) -> UInt64 {
+        var z = z0 &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// 64 random bits for (stream, index).
+    @inline(__always)
+    public func bits(stream: UInt64, index: UInt64) -> UInt64 {
+        Self.mix(Self.mix(seed ^ Self.mix(stream &* 0xD6E8_FEB8_6659_FD93)) &+ index)
+    }
+
+    /// A uniform double in [0, 1) for (stream, index), 53 random bits.
+    @inline(__always)
+    public func uniform(stream: UInt64, index: UInt64) -> Double {
+        Double(bits(stream: stream, index: index) >> 11) * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    /// A standard normal for (stream, index) by Box–Muller on two uniforms.
+    @inline(__always)
+    public func normal(stream: UInt64, index: UInt64) -> Double {
+        let u1 = 1 - uniform(stream: stream, index: 2 &* index)
+        let u2 = uniform(stream: stream, index: 2 &* index &+ 1)
+        return (-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2)
+    }
+}
+
+extension TransformerModel {
+    /// Fills the parameters with random weights that have real spread, deterministically from `seed`.
+    ///
+    /// HF's own init (normal, std 0.02) gives near-uniform logits, under which a wrong mask or a swapped rotary half
+    /// changes the output by less than any tolerance; these weights make every component matter: embeddings N(0, 1),
+    /// projections N(0, 1/fan_in) (activations keep unit scale through the depth), biases N(0, 0.1²), norm weights
+    /// uniform in [0.5, 1.5], an untied head N(0, 4/hidden).
+    public func randomize(seed: UInt64) {
+        let rng = CounterRNG(seed: seed)
+        for (t, e) in layout.entries.enumerated() {
+            let p = params.pointer + e.offset
+            let n = e.count
+            let name = e.name
+            let stream = UInt64(t + 1)
+            if name.hasSuffix("norm.weight") {
+                Parallel.chunks(n, costPerItem: 16) { s, end in
+                    for i in s..<end { p[i] = Float(0.5 + rng.uniform(stream: stream, index: UInt64(i))) }
+                }
+                continue
+            }
+            let std: Double
+            if name == "model.embed_tokens.weight" { std = 1 }
+            else if name == "lm_head.weight" { std = 2 / Double(config.hiddenSize).squareRoot() }
+            else if name.hasSuffix(".bias") { std = 0.1 }
+            else { std = 1 / Double(e.shape[1]).squareRoot() }
+            Parallel.chunks(n, costPerItem: 32) { s, end in
+                for i in s..<end { p[i] = Float(std * rng.normal(stream: stream, index: UInt64(i))) }
+            }
+        }
+    }
+
+    /// Writes the parameters as a HuggingFace model directory: `config.json` (the given JSON with `torch_dtype`
+    /// set), `generation_config.json`, and `model.safetensors` — or, when `maxShardBytes` is given and exceeded,
+    /// shards `model-0000i-of-0000n.safetensors` with `model.safetensors.index.json`, as `save_pretrained` does.
+    public func save(to dir: URL, configJSON: [String: Any], dtype: DType, maxShardBytes: Int? = nil) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        var cfg = configJSON
+        cfg["torch_dtype"] = dtype.torchName
+        cfg.removeValue(forKey: "dtype")
+        if cfg["architectures"] == nil {
+            cfg["architectures"] = [config.family == .qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM"]
+        }
+        try Data(JSONWriter.serialize(cfg).utf8).write(to: dir.appendingPathComponent("config.json"), options: .atomic)
+        var gen: [String: Any] = ["_from_model_config": true]
+        if let b = config.bosTokenID { gen["bos_token_id"] = b }
+        if !config.eosTokenIDs.isEmpty { gen["eos_token_id"] = config.eosTokenIDs.count == 1 ? config.eosTokenIDs[0] : config.eosTokenIDs }
+        try Data(JSONWriter.serialize(gen).utf8).write(to: dir.appendingPathComponent("generation_config.json"), options: .atomic)
+
+        let entries = layout.entries.map { e in
+            SafeTensorsWriter.Entry(name: e.name, shape: e.shape,
+                                    data: UnsafeBufferPointer(start: params.pointer + e.offset, count: e.count))
+        }
+        // Split into shards in layout order, each under the byte limit (a single tensor may exceed it alone).
+        var shards: [[SafeTensorsWriter.Entry]] = [[]]
+        var bytes = 0
+        for e in entries {
+            let b = e.data.count * dtype.size
+            if let limit = maxShardBytes, bytes + b > limit, !shards[shards.count - 1].isEmpty {
+                shards.append([]); bytes = 0
+            }
+            shards[shards.count - 1].append(e)
+            bytes += b
+        }
+        for name in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] where name.hasSuffix(".safetensors") || name == "model.safetensors.index.json" {
+            try fm.removeItem(at: dir.appendingPathComponent(name))
+        }
+        if shards.count == 1 {
+            try SafeTensorsWriter.write(shards[0], dtype: dtype, to: dir.appendingPathComponent("model.safetensors"))
+            return
+        }
+        var weightMap: [String: String] = [:]
+        let n = shards.count
+        for (i, shard) in shards.enumerated() {
+            let file = String(format: "model-%05d-of-%05d.safetensors", i + 1, n)
+            try SafeTensorsWriter.write(shard, dtype: dtype, to: dir.appendingPathComponent(file))
+            for e in shard { weightMap[e.name] = file }
+        }
+        let index: [String: Any] = ["metadata": ["total_size": entries.reduce(0) { $0 + $1.data.count * dtype.size }],
+                                    "weight_map": weightMap]
+        try Data(JSONWriter.serialize(index).utf8).write(to: dir.appendingPathComponent("model.safetensors.index.json"), options: .atomic)
+    }
+
+    /// `seal model init`: a random model of the shape in `configURL`, written to `out` with its tokenizer files.
+    public static func initDirectory(configURL: URL, out: URL, seed: UInt64, dtype: DType,
+                                     tokenizerDirectory: URL?, maxShardBytes: Int? = nil) throws -> TransformerModel {
+        let json = try JSONObject.load(configURL)
+        let config = try ModelConfig.parse(json)
+        let model = TransformerModel(config: config)
+        model.randomize(seed: seed)
+        try model.save(to: out, configJSON: json.dict, dtype: dtype, maxShardBytes: maxShardBytes)
+        if let tok = tokenizerDirectory {
+            let files = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",
+                         "merges.txt", "added_tokens.json", "tokenizer.model"]
+            var copied = 0
+            for f in files {
+                let src = tok.appendingPathComponent(f)
+                guard FileManager.default.fileExists(atPath: src.path) else { continue }
+                let dst = out.appendingPathComponent(f)
+                try? FileManager.default.removeItem(at: dst)
+                try FileManager.default.copyItem(at: src, to: dst)
+                copied += 1
+            }
+            if !FileManager.default.fileExists(atPath: tok.appendingPathComponent("tokenizer.json").path) {
+                throw ModelError.fileMissing(path: tok.appendingPathComponent("tokenizer.json").path)
+            }
+        }
+        return model
+    }
+}

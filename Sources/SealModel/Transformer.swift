@@ -1,0 +1,193 @@
+import Foundation
+import SealKernels
+
+/// A Llama/Qwen2 decoder whose parameters live in one contiguous float32 buffer.
+///
+/// The forward pass takes a batch of sequences of different lengths. HF runs such a batch right-padded with an
+/// attention mask; the logits at real positions do not depend on the padding, so seal packs the sequences end to
+/// end instead (no FLOPs spent on padding): every matrix product runs over all tokens of the batch at once, and
+/// attention runs per sequence with the causal mask.
+public final class TransformerModel: @unchecked Sendable {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    public let params: FloatBuffer
+    /// Rotary inverse frequencies [headDim/2], computed once as transformers does.
+    public let invFreq: [Float]
+    /// What the checkpoint held on disk (nil for a model built in memory).
+    public internal(set) var checkpoint: CheckpointInfo?
+    /// `eos_token_id` of generation_config.json, which may list more ids than config.json.
+    public internal(set) var generationEOSTokenIDs: [Int] = []
+
+    /// A zero-initialised model of the given shape.
+    public init(config: ModelConfig) {
+        self.config = config
+        self.layout = ParameterLayout(config: config)
+        self.params = FloatBuffer(count: layout.count)
+        self.invFreq = config.ropeInverseFrequencies()
+    }
+
+    /// Every id that ends generation: config.json's and generation_config.json's.
+    public var eosTokenIDs: [Int] {
+        var ids = config.eosTokenIDs
+        for e in generationEOSTokenIDs where !ids.contains(e) { ids.append(e) }
+        return ids
+    }
+
+    /// Number of distinct parameters (a tied head counted once).
+    public var parameterCount: Int { layout.count }
+
+    /// A pointer to the named tensor's first element.
+    public func tensor(_ name: String) -> UnsafeMutablePointer<Float>? {
+        if name == "lm_head.weight" && config.tieWordEmbeddings { return params.pointer + layout.lmHead }
+        return layout.entry(name).map { params.pointer + $0.offset }
+    }
+
+    /// Which rows of logits a forward pass returns.
+    public enum LogitRows: Sendable {
+        /// Every position of every sequence.
+        case all
+        /// The last position of each sequence (the next-token distribution).
+        case last
+    }
+
+    /// Logits of a forward pass: `rows × vocab` floats, row-major; `rowStart[s]` is the first row of sequence s.
+    public struct Logits: Sendable {
+        public var values: [Float]
+        public var vocab: Int
+        public var rowStart: [Int]
+        public var rowCount: [Int]
+
+        public func row(_ r: Int) -> ArraySlice<Float> { values[(r * vocab)..<((r + 1) * vocab)] }
+        public func row(sequence s: Int, position t: Int) -> ArraySlice<Float> { row(rowStart[s] + t) }
+    }
+
+    /// Checks token ids and lengths before any work (a bad id would index outside the embedding table).
+    public func validate(_ sequences: [[Int32]]) throws {
+        for (s, seq) in sequences.enumerated() {
+            if seq.count > config.maxPositionEmbeddings {
+                throw ModelError.invalidInput("sequence \(s) has \(seq.count) tokens, more than the model's max_position_embeddings \(config.maxPositionEmbeddings)")
+            }
+            for t in seq where t < 0 || Int(t) >= config.vocabSize {
+                throw ModelError.invalidInput("sequence \(s) contains token id \(t), outside the vocabulary 0..<\(config.vocabSize)")
+            }
+        }
+    }
+
+    /// The forward pass over a batch of sequences → logits.
+    public func forward(_ sequences: [[Int32]], rows: LogitRows = .all, workspace: ForwardWorkspace? = nil) throws -> Logits {
+        try validate(sequences)
+        let ws = workspace ?? ForwardWorkspace()
+        let N = sequences.reduce(0) { $0 + $1.count }
+        let maxL = sequences.map(\.count).max() ?? 0
+        ws.reserve(config: config, tokens: N, maxLength: maxL)
+        var starts: [Int] = []
+        var t = 0
+        for seq in sequences {
+            starts.append(t)
+            for (i, tok) in seq.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(i); t += 1 }
+        }
+        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: sequences.map(\.count))
+
+        let V = config.vocabSize, D = config.hiddenSize
+        var rowStart: [Int] = [], rowCount: [Int] = []
+        var selected: [Int] = []
+        switch rows {
+        case .all:
+            for (s, seq) in sequences.enumerated() { rowStart.append(selected.count); rowCount.append(seq.count); selected += (0..<seq.count).map { starts[s] + $0 } }
+        case .last:
+            for (s, seq) in sequences.enumerated() { rowStart.append(selected.count); rowCount.append(seq.isEmpty ? 0 : 1); if !seq.isEmpty { selected.append(starts[s] + seq.count - 1) } }
+        }
+        var values = [Float](repeating: 0, count: selected.count * V)
+        let head = ConstFloatPtr(params.pointer + layout.lmHead)
+        values.withUnsafeMutableBufferPointer { out in
+            if case .all = rows {
+                linearForward(out.baseAddress!, ws.xn, head, nil, N: N, inDim: D, outDim: V)
+            } else {
+                // Gather the selected rows first so the head runs one matrix product.
+                for (i, r) in selected.enumerated() { (ws.x + i * D).update(from: ws.xn + r * D, count: D) }
+                linearForward(out.baseAddress!, ws.x, head, nil, N: selected.count, inDim: D, outDim: V)
+            }
+        }
+        return Logits(values: values, vocab: V, rowStart: rowStart, rowCount: rowCount)
+    }
+
+    /// Runs the decoder stack over the packed tokens in `ws.tokens`/`ws.positions`; leaves the final-normed hidden
+    /// states in `ws.xn[N, D]`.
+    func hiddenStates(_ ws: ForwardWorkspace, N: Int, sequenceStarts: [Int], lengths: [Int]) {
+        let c = config
+        let D = c.hiddenSize, I = c.intermediateSize, hd = c.headDim
+        let P = params.pointer
+        let eps = Float(c.rmsNormEps)
+        func opt(_ o: Int?) -> ConstFloatPtr? { o.map { ConstFloatPtr(P + $0) } }
+
+        embeddingForward(ws.x, tokens: ws.tokens, table: P + layout.embed, N: N, D: D)
+        invFreq.withUnsafeBufferPointer { inv in
+            ropeTables(cos: ws.cos, sin: ws.sin, positions: ws.positions, invFreq: inv.baseAddress!, N: N, half: hd / 2)
+        }
+        for L in layout.layers {
+            // Attention block: x += o_proj(attn(rope(q), rope(k), v)) over rmsnorm(x)
+            rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + L.inputNorm, N: N, D: D, eps: eps)
+            linearForward(ws.q, ws.xn, P + L.q, opt(L.qBias), N: N, inDim: D, outDim: c.qDim)
+            linearForward(ws.k, ws.xn, P + L.k, opt(L.kBias), N: N, inDim: D, outDim: c.kvDim)
+            linearForward(ws.v, ws.xn, P + L.v, opt(L.vBias), N: N, inDim: D, outDim: c.kvDim)
+            ropeForward(ws.q, cos: ws.cos, sin: ws.sin, N: N, H: c.numHeads, headDim: hd)
+            ropeForward(ws.k, cos: ws.cos, sin: ws.sin, N: N, H: c.numKVHeads, headDim: hd)
+            for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 {
+                attentionForward(out: ws.att + start * c.qDim, ldo: c.qDim, q: ws.q + start * c.qDim, ldq: c.qDim,
+                                 k: ws.k + start * c.kvDim, v: ws.v + start * c.kvDim, ldkv: c.kvDim,
+                                 probs: ws.probs, probsHeadStride: 0, Lq: lengths[s], Lk: lengths[s],
+                                 Hq: c.numHeads, Hkv: c.numKVHeads, headDim: hd)
+            }
+            linearForward(ws.x, ws.att, P + L.o, opt(L.oBias), N: N, inDim: c.qDim, outDim: D, accumulate: true)
+            // MLP block: x += down(silu(gate(h)) * up(h)), h = rmsnorm(x)
+            rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + L.postNorm, N: N, D: D, eps: eps)
+            linearForward(ws.gate, ws.xn, P + L.gate, opt(L.gateBias), N: N, inDim: D, outDim: I)
+            linearForward(ws.up, ws.xn, P + L.up, opt(L.upBias), N: N, inDim: D, outDim: I)
+            swigluForward(ws.gate, gate: ws.gate, up: ws.up, count: N * I)
+            linearForward(ws.x, ws.gate, P + L.down, opt(L.downBias), N: N, inDim: I, outDim: D, accumulate: true)
+        }
+        rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + layout.finalNorm, N: N, D: D, eps: eps)
+    }
+}
+
+/// Reusable activation buffers of the inference forward pass: grown when a larger batch arrives, never shrunk, so a
+/// loop of forward passes allocates nothing after the first.
+public final class ForwardWorkspace: @unchecked Sendable {
+    private var tokenCapacity = 0
+    private var attnCapacity = 0
+    private var storage: FloatBuffer?
+    private var probStorage: FloatBuffer?
+    private var intStorage: UnsafeMutablePointer<Int32>?
+
+    var x: FloatPtr!, xn: FloatPtr!, q: FloatPtr!, k: FloatPtr!, v: FloatPtr!, att: FloatPtr!
+    var gate: FloatPtr!, up: FloatPtr!, cos: FloatPtr!, sin: FloatPtr!, probs: FloatPtr!
+    var tokens: UnsafeMutablePointer<Int32>!, positions: UnsafeMutablePointer<Int32>!
+
+    public init() {}
+    deinit { intStorage?.deallocate() }
+
+    func reserve(config c: ModelConfig, tokens N: Int, maxLength: Int) {
+        let n = max(N, 1)
+        if n > tokenCapacity {
+            let D = c.hiddenSize, I = c.intermediateSize, half = c.headDim / 2
+            let sizes = [n * D, n * D, n * c.qDim, n * c.kvDim, n * c.kvDim, n * c.qDim, n * I, n * I, n * half, n * half]
+            let buf = FloatBuffer(count: sizes.reduce(0, +), zeroed: false)
+            var p = buf.pointer
+            var ptrs: [FloatPtr] = []
+            for s in sizes { ptrs.append(p); p += s }
+            (x, xn, q, k, v, att, gate, up, cos, sin) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9])
+            storage = buf
+            intStorage?.deallocate()
+            intStorage = .allocate(capacity: 2 * n)
+            tokens = intStorage!
+            positions = intStorage! + n
+            tokenCapacity = n
+        }
+        let a = max(maxLength * maxLength, 1)
+        if a > attnCapacity {
+            probStorage = FloatBuffer(count: a, zeroed: false)
+            probs = probStorage!.pointer
+            attnCapacity = a
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import SealKernels
+import SealModel
+
+struct ModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model", abstract: "Inspect or create model directories.",
+        subcommands: [Info.self, Init.self])
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Describe a HuggingFace model directory.")
+        @Argument(help: "Model directory (config.json + safetensors).") var dir: String
+        @Flag(help: "Print one JSON object.") var json = false
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            try runtime.apply()
+            let model = try reportingErrors { try TransformerModel.load(directory: URL(fileURLWithPath: dir)) }
+            let c = model.config
+            let info: [String: Any] = [
+                "model_type": c.family.rawValue, "layers": c.numLayers, "hidden_size": c.hiddenSize,
+                "intermediate_size": c.intermediateSize, "heads": c.numHeads, "kv_heads": c.numKVHeads,
+                "head_dim": c.headDim, "vocab_size": c.vocabSize, "parameters": model.parameterCount,
+                "dtype_on_disk": model.checkpoint?.dtypes.joined(separator: ",") ?? "",
+                "files": model.checkpoint?.files ?? [], "tied_embeddings": c.tieWordEmbeddings,
+                "qkv_bias": c.qkvBias, "rope_theta": c.ropeTheta, "rope_scaling": c.llama3Scaling != nil ? "llama3" : (c.ropeLinearFactor != 1 ? "linear" : "none"),
+                "max_position_embeddings": c.maxPositionEmbeddings, "bos_token_id": c.bosTokenID as Any? ?? NSNull(),
+                "eos_token_ids": model.eosTokenIDs,
+                "blas_core": BLASRuntime.coreName, "threads": BLASRuntime.threads,
+            ]
+            if json { printJSON(info); return }
+            print("""
+            model type      \(c.family.rawValue)
+            layers          \(c.numLayers)
+            hidden          \(c.hiddenSize) (intermediate \(c.intermediateSize))
+            heads           \(c.numHeads) query / \(c.numKVHeads) key-value, head_dim \(c.headDim)
+            vocab           \(c.vocabSize)
+            parameters      \(model.parameterCount) (\(String(format: "%.1f", Double(model.parameterCount) / 1e6))M)
+            dtype on disk   \(info["dtype_on_disk"]!) in \((model.checkpoint?.files ?? []).joined(separator: ", "))
+            tied embeddings \(c.tieWordEmbeddings ? "yes" : "no")
+            biases          q/k/v \(c.qkvBias ? "yes" : "no"), o \(c.oBias ? "yes" : "no"), mlp \(c.mlpBias ? "yes" : "no")
+            rope            theta \(c.ropeTheta), scaling \(info["rope_scaling"]!)
+            context         \(c.maxPositionEmbeddings)
+            BLAS            OpenBLAS core \(BLASRuntime.coreName), \(BLASRuntime.threads) threads
+            """)
+        }
+    }
+
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a random-initialised model directory of any shape.")
+        @Option(help: "A HuggingFace config.json giving the shape.") var config: String
+        @Option(help: "Output directory.") var out: String
+        @Option(help: "Random seed.") var seed: UInt64 = 0
+        @Option(help: "Weight dtype on disk: f32, bf16 or f16.") var dtype: String = "f32"
+        @Option(help: "Copy tokenizer files from this directory.") var tokenizer: String?
+        @Option(help: "Shard the weights into files of at most this many MB (with model.safetensors.index.json).")
+        var maxShardMb: Double?
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            try runtime.apply()
+            let dt: DType
+            switch dtype.lowercased() {
+            case "f32", "float32": dt = .f32
+            case "bf16", "bfloat16": dt = .bf16
+            case "f16", "float16": dt = .f16
+            default: throw ValidationError("--dtype must be f32, bf16 or f16")
+            }
+            let model = try reportingErrors {
+                try TransformerModel.initDirectory(
+                    configURL: URL(fileURLWithPath: config), out: URL(fileURLWithPath: out), seed: seed, dtype: dt,
+                    tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
+                    maxShardBytes: maxShardMb.map { Int($0 * 1_000_000) })
+            }
+            print("wrote \(out): \(model.config.family.rawValue), \(model.parameterCount) parameters, \(dt.torchName)")
+        }
+    }
+}
