@@ -3,6 +3,7 @@
 //
 // Layers, from the metal up (each module has one job; a layer only imports the layers below it):
 //   COpenBLAS / CMPI / CHDF5   system libraries + shims for the C macros Swift cannot import
+//   CSealKernels               elementwise kernels in C, compiled per ISA (AVX-512 / AVX2 / baseline) and picked at load
 //   SealKernels                BLAS runtime setup and the numeric kernels (plain functions on unsafe buffers)
 //   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
 //   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
@@ -25,8 +26,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "SealKernels", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "CSealKernels"),
+        .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
         .target(name: "SealTokenizer"),
         .target(name: "SealModel", dependencies: ["SealKernels"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),

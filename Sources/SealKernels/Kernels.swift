@@ -1,4 +1,5 @@
 import COpenBLAS
+import CSealKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,12 +11,38 @@ import Glibc
 public typealias FloatPtr = UnsafeMutablePointer<Float>
 public typealias ConstFloatPtr = UnsafePointer<Float>
 
+/// Time and FLOPs spent in sgemm, for benchmarks: how much of a pass is matrix work, and how fast it runs
+/// against the sgemm ceiling. Off by default (no cost beyond one branch); not thread-safe (sgemm is only called
+/// from the driving thread).
+public enum KernelStats {
+    nonisolated(unsafe) public static var enabled = false
+    nonisolated(unsafe) public static var gemmSeconds = 0.0
+    nonisolated(unsafe) public static var gemmFlops = 0.0
+
+    public static func reset() { gemmSeconds = 0; gemmFlops = 0 }
+
+    /// Monotonic seconds.
+    public static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+}
+
 /// C[M,N] = alpha · op(A) · op(B) + beta · C, row-major, with op(X) = Xᵀ when the flag is set.
 @inline(__always)
 public func sgemm(transA: Bool = false, transB: Bool = false, M: Int, N: Int, K: Int,
                   alpha: Float = 1, A: ConstFloatPtr, lda: Int, B: ConstFloatPtr, ldb: Int,
                   beta: Float = 0, C: FloatPtr, ldc: Int) {
     if M == 0 || N == 0 { return }
+    if KernelStats.enabled {
+        let t0 = KernelStats.now()
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
+        KernelStats.gemmSeconds += KernelStats.now() - t0
+        KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
+        return
+    }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                 Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
 }
@@ -50,15 +77,7 @@ public func embeddingForward(_ out: FloatPtr, tokens: UnsafePointer<Int32>, tabl
 public func rmsnormForward(_ out: FloatPtr, rstd: FloatPtr?, _ inp: ConstFloatPtr, weight: ConstFloatPtr,
                            N: Int, D: Int, eps: Float) {
     Parallel.chunks(N, costPerItem: D) { start, end in
-        for n in start..<end {
-            let x = inp + n * D
-            let y = out + n * D
-            var ss: Double = 0
-            for i in 0..<D { let v = Double(x[i]); ss += v * v }
-            let r = Float(1.0 / (ss / Double(D) + Double(eps)).squareRoot())
-            rstd?[n] = r
-            for i in 0..<D { y[i] = weight[i] * (x[i] * r) }
-        }
+        seal_rmsnorm_forward(out + start * D, rstd.map { $0 + start }, inp + start * D, weight, start == end ? 0 : end - start, D, eps)
     }
 }
 
@@ -114,70 +133,11 @@ public func ropeTables(cos: FloatPtr, sin: FloatPtr, positions: UnsafePointer<In
     }
 }
 
-/// out[n] = silu(gate[n]) · up[n] over n elements (SwiGLU).
+/// out[n] = silu(gate[n]) · up[n] over n elements (SwiGLU). out may alias gate.
 public func swigluForward(_ out: FloatPtr, gate: ConstFloatPtr, up: ConstFloatPtr, count n: Int) {
-    Parallel.chunks(n / 16, costPerItem: 16 * 8) { start, end in
-        for c in start..<end {
-            let g = UnsafeRawPointer(gate + c * 16).loadUnaligned(as: SIMD16<Float>.self)
-            let u = UnsafeRawPointer(up + c * 16).loadUnaligned(as: SIMD16<Float>.self)
-            let s = g / (1 + fastExp(-g))
-            UnsafeMutableRawPointer(out + c * 16).storeBytes(of: s * u, as: SIMD16<Float>.self)
-        }
+    Parallel.chunks(n, costPerItem: 4) { start, end in
+        seal_swiglu_forward(out + start, gate + start, up + start, end - start)
     }
-    for i in (n / 16 * 16)..<n {
-        let g = gate[i]
-        out[i] = g / (1 + expf(-g)) * up[i]
-    }
-}
-
-/// exp on 16 lanes: Cephes' single-precision polynomial (max error ≈ 1 ulp on the normal range); inputs below
-/// -87.3 give 0 and above 88.7 give +inf like expf.
-@inline(__always)
-public func fastExp(_ xIn: SIMD16<Float>) -> SIMD16<Float> {
-    let hi = SIMD16<Float>(repeating: 88.72283)
-    let lo = SIMD16<Float>(repeating: -87.33654)
-    var x = xIn.replacing(with: hi, where: xIn .> hi)
-    x = x.replacing(with: lo, where: x .< lo)
-    let fx = (x * 1.44269504088896341 + 0.5).rounded(.down)
-    x = x - fx * 0.693359375
-    x = x - fx * -2.12194440e-4
-    let z = x * x
-    var y = SIMD16<Float>(repeating: 1.9875691500e-4)
-    y = y * x + 1.3981999507e-3
-    y = y * x + 8.3334519073e-3
-    y = y * x + 4.1665795894e-2
-    y = y * x + 1.6666665459e-1
-    y = y * x + 5.0000001201e-1
-    y = y * z + x + 1
-    let n = SIMD16<Int32>(fx, rounding: .towardZero) &+ 127
-    let pow2 = unsafeBitCast(n &<< 23, to: SIMD16<Float>.self)
-    var r = y * pow2
-    r.replace(with: 0, where: xIn .< lo)
-    r.replace(with: .infinity, where: xIn .> hi)
-    return r
-}
-
-/// Softmax in place over each row's first `valid[r]` entries of a [rows, stride] matrix (entries past `valid` are
-/// set to 0: a causal or padding mask). Returns nothing; rows with valid = 0 become all zero.
-@inline(__always)
-public func softmaxRowPrefix(_ row: FloatPtr, valid: Int, stride: Int) {
-    var m = -Float.infinity
-    for j in 0..<valid where row[j] > m { m = row[j] }
-    var sum: Float = 0
-    var j = 0
-    let mv = SIMD16<Float>(repeating: m)
-    var acc = SIMD16<Float>(repeating: 0)
-    while j + 16 <= valid {
-        let v = fastExp(UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self) - mv)
-        UnsafeMutableRawPointer(row + j).storeBytes(of: v, as: SIMD16<Float>.self)
-        acc += v
-        j += 16
-    }
-    sum = acc.sum()
-    while j < valid { let e = expf(row[j] - m); row[j] = e; sum += e; j += 1 }
-    let inv = 1 / sum
-    for j in 0..<valid { row[j] *= inv }
-    for j in valid..<stride { row[j] = 0 }
 }
 
 /// One sequence's causal multi-head attention with grouped KV heads.
@@ -197,22 +157,15 @@ public func attentionForward(out: FloatPtr, ldo: Int, q: ConstFloatPtr, ldq: Int
         // scores[Lq, Lk] = scale · Q_h K_hᵀ
         sgemm(transB: true, M: Lq, N: Lk, K: hd, alpha: scale, A: q + h * hd, lda: ldq,
               B: k + kh * hd, ldb: ldkv, C: p, ldc: Lk)
-        for i in 0..<Lq { softmaxRowPrefix(p + i * Lk, valid: offset + i + 1, stride: Lk) }
+        seal_softmax_causal(p, Lq, Lk, offset + 1)
         // out_h[Lq, hd] = P V_h
         sgemm(M: Lq, N: hd, K: Lk, A: p, lda: Lk, B: v + kh * hd, ldb: ldkv, C: out + h * hd, ldc: ldo)
     }
 }
 
-/// Per-row log-sum-exp of logits[N, V] → lse[N], accumulated in Double after subtracting the row max.
+/// Per-row log-sum-exp of logits[N, V] → lse[N], accumulated in double after subtracting the row max.
 public func logSumExpRows(_ lse: UnsafeMutablePointer<Double>, _ logits: ConstFloatPtr, N: Int, V: Int) {
     Parallel.chunks(N, costPerItem: V * 4) { start, end in
-        for n in start..<end {
-            let row = logits + n * V
-            var m = -Float.infinity
-            for j in 0..<V where row[j] > m { m = row[j] }
-            var s: Double = 0
-            for j in 0..<V { s += Double(expf(row[j] - m)) }
-            lse[n] = Double(m) + log(s)
-        }
+        seal_logsumexp_rows(lse + start, logits + start * V, end - start, V)
     }
 }

@@ -65,7 +65,17 @@ extension TransformerModel {
             else if name.hasSuffix(".bias") { std = 0.1 }
             else { std = 1 / Double(e.shape[1]).squareRoot() }
             Parallel.chunks(n, costPerItem: 32) { s, end in
-                for i in s..<end { p[i] = Float(std * rng.normal(stream: stream, index: UInt64(i))) }
+                var i = s
+                while i < end {
+                    // Box–Muller gives two normals per pair of uniforms: element 2k takes the cosine, 2k+1 the sine.
+                    let pair = UInt64(i / 2)
+                    let u1 = 1 - rng.uniform(stream: stream, index: 2 &* pair)
+                    let u2 = rng.uniform(stream: stream, index: 2 &* pair &+ 1)
+                    let radius = std * (-2 * Foundation.log(u1)).squareRoot()
+                    let angle = 2 * Double.pi * u2
+                    if i % 2 == 0 { p[i] = Float(radius * Foundation.cos(angle)); i += 1 }
+                    if i < end { p[i] = Float(radius * Foundation.sin(angle)); i += 1 }
+                }
             }
         }
     }

@@ -97,9 +97,9 @@ public final class TransformerModel: @unchecked Sendable {
         case .last:
             for (s, seq) in sequences.enumerated() { rowStart.append(selected.count); rowCount.append(seq.isEmpty ? 0 : 1); if !seq.isEmpty { selected.append(starts[s] + seq.count - 1) } }
         }
-        var values = [Float](repeating: 0, count: selected.count * V)
         let head = ConstFloatPtr(params.pointer + layout.lmHead)
-        values.withUnsafeMutableBufferPointer { out in
+        // Every element is written by the head's sgemm (beta = 0): no need to zero hundreds of MB first.
+        let values = [Float](unsafeUninitializedCapacity: selected.count * V) { out, initialized in
             if case .all = rows {
                 linearForward(out.baseAddress!, ws.xn, head, nil, N: N, inDim: D, outDim: V)
             } else {
@@ -107,6 +107,7 @@ public final class TransformerModel: @unchecked Sendable {
                 for (i, r) in selected.enumerated() { (ws.x + i * D).update(from: ws.xn + r * D, count: D) }
                 linearForward(out.baseAddress!, ws.x, head, nil, N: selected.count, inDim: D, outDim: V)
             }
+            initialized = selected.count * V
         }
         return Logits(values: values, vocab: V, rowStart: rowStart, rowCount: rowCount)
     }

@@ -1,0 +1,49 @@
+# seal — the two commands of the README, and the developer targets beside them.
+#   make run    installs what is missing, builds, runs the main job on the embedded default
+#   make test   installs what is missing, builds, runs every test
+SHELL := /bin/bash
+SWIFT ?= swift
+SEAL := .build/release/seal
+SHARED ?= ../shared
+RUN_DIR ?= runs
+
+.PHONY: all deps build run test bench fixtures clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release
+
+# The main job. Until the toy world lands, it builds a small demo model of its own (random weights, a config in
+# jobs/) and describes and scores with it, then does the same with the pretrained tinystories model when
+# ../shared is present.
+run: build
+	@mkdir -p $(RUN_DIR)
+	$(SEAL) model init --config jobs/demo-model.json --out $(RUN_DIR)/demo-model --seed 1 --dtype bf16
+	$(SEAL) model info $(RUN_DIR)/demo-model
+	@if [ -d $(SHARED)/models/tinystories-656k ]; then \
+	  $(SEAL) model info $(SHARED)/models/tinystories-656k && \
+	  printf 'Once upon a time, there was a little girl named Lily. She loved to play outside.' > $(RUN_DIR)/demo.txt && \
+	  $(SEAL) score --model $(SHARED)/models/tinystories-656k --text-file $(RUN_DIR)/demo.txt; \
+	fi
+
+test: deps
+	$(SWIFT) build -c release --build-tests
+	$(SWIFT) test -c release --skip-build --disable-swift-testing
+
+# Benchmarks (not tests): forward throughput on a Qwen2.5-0.5B-shaped model beside PyTorch.
+bench: build
+	scripts/oracle-venv.sh
+	scripts/bench/forward.sh
+
+# Regenerates the committed oracle fixtures with transformers (needs the venv; not part of the tests).
+fixtures: build
+	scripts/oracle-venv.sh
+	.venv/bin/python scripts/fixtures/make_model_fixtures.py
+	.venv/bin/python scripts/fixtures/make_tokenizer_fixtures.py
+
+clean:
+	rm -rf .build $(RUN_DIR)

@@ -1,0 +1,107 @@
+#include "seal_kernels.h"
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define SEAL_MULTIVERSION __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SEAL_MULTIVERSION
+#endif
+
+// Cephes' single-precision exp: round(x / ln 2) splits off a power of two, a degree-6 polynomial covers the
+// remainder. Written branch-free so that loops calling it vectorise.
+static inline float seal_expf(float x) {
+    x = x < -87.33654f ? -87.33654f : (x > 88.37626f ? 88.37626f : x);
+    float fx = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    x = x - fx * 0.693359375f;
+    x = x - fx * -2.12194440e-4f;
+    float z = x * x;
+    float y = 1.9875691500e-4f;
+    y = y * x + 1.3981999507e-3f;
+    y = y * x + 8.3334519073e-3f;
+    y = y * x + 4.1665795894e-2f;
+    y = y * x + 1.6666665459e-1f;
+    y = y * x + 5.0000001201e-1f;
+    y = y * z + x + 1.0f;
+    int32_t n = (int32_t)fx;
+    uint32_t bits = (uint32_t)(n + 127) << 23;
+    float p;
+    memcpy(&p, &bits, 4);
+    return y * p;
+}
+
+SEAL_MULTIVERSION
+void seal_exp(float *y, const float *x, long n) {
+    for (long i = 0; i < n; i++) y[i] = seal_expf(x[i]);
+}
+
+SEAL_MULTIVERSION
+void seal_swiglu_forward(float *out, const float *gate, const float *up, long n) {
+    // out may be gate itself (element i is read before it is written): safe to vectorise, which the compiler's
+    // runtime overlap check would otherwise refuse.
+#if defined(__clang__)
+#pragma clang loop vectorize(assume_safety)
+#endif
+    for (long i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + seal_expf(-g)) * up[i];
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_softmax_causal(float *p, long rows, long stride, long firstValid) {
+    for (long r = 0; r < rows; r++) {
+        float *row = p + r * stride;
+        long valid = firstValid + r;
+        if (valid > stride) valid = stride;
+        if (valid <= 0) { memset(row, 0, sizeof(float) * stride); continue; }
+        float m = row[0];
+        for (long j = 1; j < valid; j++) m = row[j] > m ? row[j] : m;
+        float acc[16] = {0};
+        long j = 0;
+        for (; j + 16 <= valid; j += 16)
+            for (int l = 0; l < 16; l++) { float e = seal_expf(row[j + l] - m); row[j + l] = e; acc[l] += e; }
+        float sum = 0;
+        for (int l = 0; l < 16; l++) sum += acc[l];
+        for (; j < valid; j++) { float e = seal_expf(row[j] - m); row[j] = e; sum += e; }
+        float inv = 1.0f / sum;
+        for (j = 0; j < valid; j++) row[j] *= inv;
+        if (valid < stride) memset(row + valid, 0, sizeof(float) * (stride - valid));
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, long N, long D, float eps) {
+    for (long n = 0; n < N; n++) {
+        const float *x = inp + n * D;
+        float *y = out + n * D;
+        double acc[8] = {0};
+        long i = 0;
+        for (; i + 8 <= D; i += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+        double ss = 0;
+        for (int l = 0; l < 8; l++) ss += acc[l];
+        for (; i < D; i++) ss += (double)x[i] * (double)x[i];
+        float r = (float)(1.0 / sqrt(ss / (double)D + (double)eps));
+        if (rstd) rstd[n] = r;
+        for (i = 0; i < D; i++) y[i] = weight[i] * (x[i] * r);
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_logsumexp_rows(double *lse, const float *logits, long N, long V) {
+    for (long n = 0; n < N; n++) {
+        const float *row = logits + n * V;
+        float m = row[0];
+        for (long j = 1; j < V; j++) m = row[j] > m ? row[j] : m;
+        float acc[16] = {0};
+        long j = 0;
+        for (; j + 16 <= V; j += 16)
+            for (int l = 0; l < 16; l++) acc[l] += seal_expf(row[j + l] - m);
+        double s = 0;
+        for (int l = 0; l < 16; l++) s += acc[l];
+        for (; j < V; j++) s += seal_expf(row[j] - m);
+        lse[n] = (double)m + log(s);
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import SealKernels
+import SealModel
+
+/// Benchmarks (not tests). Each prints measured ratios: against the sgemm ceiling measured in the same process, and
+/// in JSON so that scripts/bench can put them beside PyTorch's figures.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Benchmarks: sgemm ceiling and forward-pass throughput.",
+        subcommands: [Sgemm.self, Forward.self])
+
+    /// The sgemm ceiling: the best GFLOP/s of square float32 products on this machine and thread count.
+    static func sgemmCeiling(size n: Int = 2048, repeats: Int = 5) -> Double {
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a.pointer[i] = Float(i % 7) * 0.1; b.pointer[i] = Float(i % 5) * 0.1 }
+        sgemm(M: n, N: n, K: n, A: a.pointer, lda: n, B: b.pointer, ldb: n, C: c.pointer, ldc: n)  // warm-up
+        var best = 0.0
+        for _ in 0..<repeats {
+            let t0 = KernelStats.now()
+            sgemm(M: n, N: n, K: n, A: a.pointer, lda: n, B: b.pointer, ldb: n, C: c.pointer, ldc: n)
+            best = max(best, 2 * Double(n * n * n) / (KernelStats.now() - t0) / 1e9)
+        }
+        return best
+    }
+
+    struct Sgemm: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Measure the sgemm ceiling (GFLOP/s).")
+        @Option(help: "Matrix size.") var size = 2048
+        @OptionGroup var runtime: RuntimeOptions
+        func run() throws {
+            try runtime.apply()
+            let g = BenchCommand.sgemmCeiling(size: size)
+            printJSON(["sgemm_gflops": g, "size": size, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName])
+        }
+    }
+
+    struct Forward: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Forward-pass throughput of a random model of a given shape.")
+        @Option(help: "config.json giving the shape (e.g. ../shared/models/configs/qwen2.5-0.5b.json).") var config: String
+        @Option(help: "Tokens in the sequence.") var tokens = 512
+        @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            try runtime.apply()
+            let ceiling = BenchCommand.sgemmCeiling()
+            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
+            let model = TransformerModel(config: cfg)
+            let t0 = KernelStats.now()
+            model.randomize(seed: 1)
+            let initSeconds = KernelStats.now() - t0
+            let ids = (0..<tokens).map { Int32(($0 * 7919) % cfg.vocabSize) }
+            let ws = ForwardWorkspace()
+            _ = try model.forward([ids], workspace: ws)  // warm-up: page in weights, size the workspace
+            var best = Double.infinity, gemmSeconds = 0.0, gemmFlops = 0.0
+            for _ in 0..<repeats {
+                KernelStats.reset(); KernelStats.enabled = true
+                let s = KernelStats.now()
+                _ = try model.forward([ids], workspace: ws)
+                let dt = KernelStats.now() - s
+                KernelStats.enabled = false
+                if dt < best { best = dt; gemmSeconds = KernelStats.gemmSeconds; gemmFlops = KernelStats.gemmFlops }
+            }
+            let gemmRate = gemmFlops / gemmSeconds / 1e9
+            printJSON([
+                "bench": "forward", "config": config, "tokens": tokens, "threads": BLASRuntime.threads,
+                "blas_core": BLASRuntime.coreName, "parameters": model.parameterCount,
+                "sgemm_ceiling_gflops": ceiling, "seconds": best, "tokens_per_second": Double(tokens) / best,
+                "gemm_seconds": gemmSeconds, "gemm_gflop": gemmFlops / 1e9, "gemm_gflops": gemmRate,
+                "gemm_fraction_of_ceiling": gemmRate / ceiling,
+                "end_to_end_gflops": gemmFlops / best / 1e9,
+                "end_to_end_fraction_of_ceiling": gemmFlops / best / 1e9 / ceiling,
+                "non_gemm_seconds": best - gemmSeconds, "init_seconds": initSeconds,
+            ])
+        }
+    }
+}
