@@ -38,5 +38,7 @@ let package = Package(
         .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
+        // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
+        .testTarget(name: "SealCLITests", dependencies: ["seal", "SealKernels"]),
     ]
 )
