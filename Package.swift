@@ -7,6 +7,7 @@
 //   SealKernels                BLAS runtime setup and the numeric kernels (plain functions on unsafe buffers)
 //   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
 //   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
+//   SealGenerate               KV-cached, continuously batched sampling; chat prompt formats
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
 //   seal                       the command-line program
 import PackageDescription
@@ -30,13 +31,15 @@ let package = Package(
         .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
         .target(name: "SealTokenizer"),
         .target(name: "SealModel", dependencies: ["SealKernels"]),
+        .target(name: "SealGenerate", dependencies: ["SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),
         .executableTarget(name: "seal", dependencies: [
-            "SealKernels", "SealModel", "SealTokenizer", "SealRuntime",
+            "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
+        .testTarget(name: "SealGenerateTests", dependencies: ["SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
         .testTarget(name: "SealCLITests", dependencies: ["seal", "SealKernels"]),

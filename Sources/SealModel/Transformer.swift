@@ -79,7 +79,7 @@ public final class TransformerModel: @unchecked Sendable {
         let ws = workspace ?? ForwardWorkspace()
         let N = sequences.reduce(0) { $0 + $1.count }
         let maxL = sequences.map(\.count).max() ?? 0
-        ws.reserve(config: config, tokens: N, maxLength: maxL)
+        ws.reserve(config: config, tokens: N, attention: maxL * maxL)
         var starts: [Int] = []
         var t = 0
         for seq in sequences {
@@ -112,9 +112,62 @@ public final class TransformerModel: @unchecked Sendable {
         return Logits(values: values, vocab: V, rowStart: rowStart, rowCount: rowCount)
     }
 
+    /// Appends `segments[i].tokens` to KV-cache slot `segments[i].slot` (which holds `cache.length(slot)` positions
+    /// already) and returns each segment's last-position logits. One call serves prefill (a whole prompt), decode
+    /// (one token per sequence) and any mix of the two, in one batched pass.
+    public func forwardCached(_ segments: [(tokens: [Int32], slot: Int)], cache: KVCache,
+                              workspace: ForwardWorkspace? = nil) throws -> Logits {
+        try validate(segments.map(\.tokens))
+        let ws = workspace ?? ForwardWorkspace()
+        let N = segments.reduce(0) { $0 + $1.tokens.count }
+        var maxAttn = 1
+        var starts: [Int] = [], past: [Int] = []
+        var t = 0
+        for seg in segments {
+            let p = cache.length(slot: seg.slot)
+            if p + seg.tokens.count > cache.capacity {
+                throw ModelError.invalidInput("KV cache slot \(seg.slot) would hold \(p + seg.tokens.count) positions, more than its capacity \(cache.capacity)")
+            }
+            if p + seg.tokens.count > config.maxPositionEmbeddings {
+                throw ModelError.invalidInput("sequence would reach position \(p + seg.tokens.count), past max_position_embeddings \(config.maxPositionEmbeddings)")
+            }
+            starts.append(t); past.append(p)
+            maxAttn = max(maxAttn, seg.tokens.count * (p + seg.tokens.count))
+            t += seg.tokens.count
+        }
+        ws.reserve(config: config, tokens: N, attention: maxAttn)
+        t = 0
+        for seg in segments {
+            let p = cache.length(slot: seg.slot)
+            for (i, tok) in seg.tokens.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(p + i); t += 1 }
+        }
+        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: segments.map(\.tokens.count),
+                     cache: cache, slots: segments.map(\.slot), past: past)
+        for seg in segments { cache.setLength(slot: seg.slot, cache.length(slot: seg.slot) + seg.tokens.count) }
+        let D = config.hiddenSize, V = config.vocabSize
+        var rowStart: [Int] = [], rowCount: [Int] = []
+        var r = 0
+        for (s, seg) in segments.enumerated() where !seg.tokens.isEmpty {
+            (ws.x + r * D).update(from: ws.xn + (starts[s] + seg.tokens.count - 1) * D, count: D)
+            r += 1
+        }
+        for seg in segments {
+            rowStart.append(rowStart.isEmpty ? 0 : rowStart[rowStart.count - 1] + rowCount[rowCount.count - 1])
+            rowCount.append(seg.tokens.isEmpty ? 0 : 1)
+        }
+        let head = ConstFloatPtr(params.pointer + layout.lmHead)
+        let values = [Float](unsafeUninitializedCapacity: r * V) { out, n in
+            linearForward(out.baseAddress!, ws.x, head, nil, N: r, inDim: D, outDim: V)
+            n = r * V
+        }
+        return Logits(values: values, vocab: V, rowStart: rowStart, rowCount: rowCount)
+    }
+
     /// Runs the decoder stack over the packed tokens in `ws.tokens`/`ws.positions`; leaves the final-normed hidden
-    /// states in `ws.xn[N, D]`.
-    func hiddenStates(_ ws: ForwardWorkspace, N: Int, sequenceStarts: [Int], lengths: [Int]) {
+    /// states in `ws.xn[N, D]`. With a KV cache, sequence s continues cache slot `slots[s]`, which already holds
+    /// `past[s]` positions: its new keys and values are appended there and its queries attend to all of them.
+    func hiddenStates(_ ws: ForwardWorkspace, N: Int, sequenceStarts: [Int], lengths: [Int],
+                      cache: KVCache? = nil, slots: [Int] = [], past: [Int] = []) {
         let c = config
         let D = c.hiddenSize, I = c.intermediateSize, hd = c.headDim
         let P = params.pointer
@@ -125,7 +178,7 @@ public final class TransformerModel: @unchecked Sendable {
         invFreq.withUnsafeBufferPointer { inv in
             ropeTables(cos: ws.cos, sin: ws.sin, positions: ws.positions, invFreq: inv.baseAddress!, N: N, half: hd / 2)
         }
-        for L in layout.layers {
+        for (li, L) in layout.layers.enumerated() {
             // Attention block: x += o_proj(attn(rope(q), rope(k), v)) over rmsnorm(x)
             rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + L.inputNorm, N: N, D: D, eps: eps)
             linearForward(ws.q, ws.xn, P + L.q, opt(L.qBias), N: N, inDim: D, outDim: c.qDim)
@@ -134,9 +187,18 @@ public final class TransformerModel: @unchecked Sendable {
             ropeForward(ws.q, cos: ws.cos, sin: ws.sin, N: N, H: c.numHeads, headDim: hd)
             ropeForward(ws.k, cos: ws.cos, sin: ws.sin, N: N, H: c.numKVHeads, headDim: hd)
             for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 {
+                var k = ConstFloatPtr(ws.k + start * c.kvDim), v = ConstFloatPtr(ws.v + start * c.kvDim)
+                var Lk = lengths[s]
+                if let cache {
+                    let kc = cache.keys(layer: li, slot: slots[s]), vc = cache.values(layer: li, slot: slots[s])
+                    (kc + past[s] * c.kvDim).update(from: ws.k + start * c.kvDim, count: lengths[s] * c.kvDim)
+                    (vc + past[s] * c.kvDim).update(from: ws.v + start * c.kvDim, count: lengths[s] * c.kvDim)
+                    k = ConstFloatPtr(kc); v = ConstFloatPtr(vc)
+                    Lk = past[s] + lengths[s]
+                }
                 attentionForward(out: ws.att + start * c.qDim, ldo: c.qDim, q: ws.q + start * c.qDim, ldq: c.qDim,
-                                 k: ws.k + start * c.kvDim, v: ws.v + start * c.kvDim, ldkv: c.kvDim,
-                                 probs: ws.probs, probsHeadStride: 0, Lq: lengths[s], Lk: lengths[s],
+                                 k: k, v: v, ldkv: c.kvDim,
+                                 probs: ws.probs, probsHeadStride: 0, Lq: lengths[s], Lk: Lk,
                                  Hq: c.numHeads, Hkv: c.numKVHeads, headDim: hd)
             }
             linearForward(ws.x, ws.att, P + L.o, opt(L.oBias), N: N, inDim: c.qDim, outDim: D, accumulate: true)
@@ -167,7 +229,8 @@ public final class ForwardWorkspace: @unchecked Sendable {
     public init() {}
     deinit { intStorage?.deallocate() }
 
-    func reserve(config c: ModelConfig, tokens N: Int, maxLength: Int) {
+    /// Grows the buffers to hold N tokens and an attention score matrix of `attention` entries (Lq · Lk).
+    func reserve(config c: ModelConfig, tokens N: Int, attention: Int) {
         let n = max(N, 1)
         if n > tokenCapacity {
             let D = c.hiddenSize, I = c.intermediateSize, half = c.headDim / 2
@@ -184,11 +247,48 @@ public final class ForwardWorkspace: @unchecked Sendable {
             positions = intStorage! + n
             tokenCapacity = n
         }
-        let a = max(maxLength * maxLength, 1)
+        let a = max(attention, 1)
         if a > attnCapacity {
             probStorage = FloatBuffer(count: a, zeroed: false)
             probs = probStorage!.pointer
             attnCapacity = a
         }
     }
+}
+
+/// Keys and values of past positions, per layer and per sequence slot: [layers][slots][capacity, kvDim] each.
+///
+/// A slot holds one sequence; when it finishes, `reset(slot:)` frees it for the next waiting prompt (continuous
+/// batching). Memory is allocated once for all slots at their full capacity, so decoding allocates nothing.
+public final class KVCache: @unchecked Sendable {
+    public let slots: Int
+    public let capacity: Int
+    let layers: Int
+    let kvDim: Int
+    let storage: FloatBuffer
+    private var lengths: [Int]
+
+    public init(config: ModelConfig, slots: Int, capacity: Int) {
+        self.slots = slots
+        self.capacity = capacity
+        self.layers = config.numLayers
+        self.kvDim = config.kvDim
+        self.storage = FloatBuffer(count: 2 * layers * slots * capacity * kvDim, zeroed: false)
+        self.lengths = [Int](repeating: 0, count: slots)
+    }
+
+    /// Bytes held by the cache.
+    public var bytes: Int { storage.count * 4 }
+
+    @inline(__always) func keys(layer: Int, slot: Int) -> FloatPtr {
+        storage.pointer + ((layer * slots + slot) * 2) * capacity * kvDim
+    }
+    @inline(__always) func values(layer: Int, slot: Int) -> FloatPtr {
+        storage.pointer + ((layer * slots + slot) * 2 + 1) * capacity * kvDim
+    }
+
+    public func length(slot: Int) -> Int { lengths[slot] }
+    func setLength(slot: Int, _ n: Int) { lengths[slot] = n }
+    /// Forgets slot's sequence; the next `forwardCached` on it starts at position 0.
+    public func reset(slot: Int) { lengths[slot] = 0 }
 }

@@ -1,0 +1,131 @@
+import Foundation
+import SealKernels
+import SealModel
+import SealTokenizer
+
+/// One prompt to complete `samples` times.
+public struct GenerationRequest: Sendable {
+    public var prompt: [Int32]
+    /// Identity of the prompt for the random streams (default: a hash of its tokens). The engine passes a key
+    /// derived from the context id so that a context samples the same self-edits on any rank.
+    public var key: UInt64
+    public var samples: Int
+
+    public init(prompt: [Int32], samples: Int = 1, key: UInt64? = nil) {
+        self.prompt = prompt
+        self.samples = samples
+        self.key = key ?? promptKey(prompt)
+    }
+}
+
+public enum FinishReason: String, Sendable { case eos, stop, length }
+
+public struct Completion: Sendable {
+    public var promptIndex: Int
+    public var sampleIndex: Int
+    /// New tokens only; includes the EOS token when generation ended on one.
+    public var tokenIDs: [Int]
+    /// The completion's text: EOS excluded, cut before a stop string.
+    public var text: String
+    public var finishReason: FinishReason
+    /// Sum of log p(token) under the model's own distribution (temperature 1, no truncation).
+    public var logprob: Double
+}
+
+/// Batched, KV-cached generation with continuous batching: up to `maxBatch` sequences decode together; when one
+/// finishes, its cache slot takes the next waiting (prompt, sample) at once.
+public final class Generator: @unchecked Sendable {
+    public let model: TransformerModel
+    public let tokenizer: Tokenizer
+    public let maxBatch: Int
+    /// Token ids that end a completion: the model's EOS ids (config.json and generation_config.json).
+    public var eosTokenIDs: Set<Int>
+    private let workspace = ForwardWorkspace()
+
+    public init(model: TransformerModel, tokenizer: Tokenizer, maxBatch: Int = 16) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.maxBatch = max(1, maxBatch)
+        self.eosTokenIDs = Set(model.eosTokenIDs)
+    }
+
+    private struct Active {
+        var promptIndex: Int
+        var sampleIndex: Int
+        var stream: SampleStream
+        var tokens: [Int] = []
+        var logprob = 0.0
+        var pending: Int32 = 0
+    }
+
+    /// Completes every request `samples` times. Results come back ordered by (prompt index, sample index),
+    /// whatever order they finished in.
+    public func generate(_ requests: [GenerationRequest], params: SamplingParams) throws -> [Completion] {
+        try params.validate()
+        for (i, r) in requests.enumerated() {
+            if r.prompt.isEmpty { throw GenerationError.invalid("prompt \(i) is empty (no tokens)") }
+            if r.samples < 1 { throw GenerationError.invalid("prompt \(i): samples must be ≥ 1") }
+            if r.prompt.count + params.maxNewTokens > model.config.maxPositionEmbeddings {
+                throw GenerationError.invalid("prompt \(i) has \(r.prompt.count) tokens; with max-new-tokens \(params.maxNewTokens) it exceeds the model's context of \(model.config.maxPositionEmbeddings) (shorten the prompt or lower max-new-tokens)")
+            }
+        }
+        try model.validate(requests.map(\.prompt))
+        var queue: [(Int, Int)] = []
+        for (i, r) in requests.enumerated() { for s in 0..<r.samples { queue.append((i, s)) } }
+        queue.reverse()  // pop from the end in (prompt, sample) order
+        let longest = requests.map(\.prompt.count).max() ?? 0
+        let slots = min(maxBatch, queue.count)
+        if slots == 0 { return [] }
+        let cache = KVCache(config: model.config, slots: slots, capacity: longest + params.maxNewTokens)
+        var active = [Active?](repeating: nil, count: slots)
+        var done: [Completion] = []
+        var scratch: [Int] = []
+
+        while true {
+            // Fill free slots with waiting samples: their prompts are prefilled in the same pass as the others'
+            // next token.
+            var segments: [(tokens: [Int32], slot: Int)] = []
+            for slot in 0..<slots {
+                if active[slot] == nil, let (p, s) = queue.popLast() {
+                    cache.reset(slot: slot)
+                    active[slot] = Active(promptIndex: p, sampleIndex: s,
+                                          stream: SampleStream(seed: params.seed, promptKey: requests[p].key, sampleIndex: s))
+                    segments.append((requests[p].prompt, slot))
+                } else if let a = active[slot] {
+                    segments.append(([a.pending], slot))
+                }
+            }
+            if segments.isEmpty { break }
+            let logits = try model.forwardCached(segments, cache: cache, workspace: workspace)
+            for (row, seg) in segments.enumerated() {
+                var a = active[seg.slot]!
+                let (tok, lp) = sampleToken(logits: logits.row(row), params: params,
+                                            uniform: a.stream.uniform(step: a.tokens.count), scratch: &scratch)
+                a.tokens.append(tok)
+                a.logprob += lp
+                a.pending = Int32(tok)
+                var reason: FinishReason? = nil
+                var text: String? = nil
+                if eosTokenIDs.contains(tok) {
+                    reason = .eos
+                } else if !params.stop.isEmpty {
+                    let t = tokenizer.decode(a.tokens)
+                    if let cut = params.stop.compactMap({ t.range(of: $0)?.lowerBound }).min() {
+                        reason = .stop
+                        text = String(t[..<cut])
+                    }
+                }
+                if reason == nil && a.tokens.count >= params.maxNewTokens { reason = .length }
+                if let reason {
+                    let body = reason == .eos ? Array(a.tokens.dropLast()) : a.tokens
+                    done.append(Completion(promptIndex: a.promptIndex, sampleIndex: a.sampleIndex, tokenIDs: a.tokens,
+                                           text: text ?? tokenizer.decode(body), finishReason: reason, logprob: a.logprob))
+                    active[seg.slot] = nil
+                } else {
+                    active[seg.slot] = a
+                }
+            }
+        }
+        return done.sorted { ($0.promptIndex, $0.sampleIndex) < ($1.promptIndex, $1.sampleIndex) }
+    }
+}

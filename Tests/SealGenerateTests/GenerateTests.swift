@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+import SealGenerate
+import SealModel
+import SealTokenizer
+
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
+    static let tiny = shared.appendingPathComponent("models/tinystories-656k")
+}
+
+func loadFixture(_ name: String) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(contentsOf: Repo.root.appendingPathComponent("Tests/Fixtures/generation/\(name).json"))) as! [String: Any]
+}
+
+/// The model directory a fixture was made on (random models rebuilt from their recorded spec).
+func fixtureModel(_ fx: [String: Any]) throws -> URL {
+    guard let spec = fx["init"] as? [String: Any] else { return Repo.tiny }
+    let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-gen-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let cfg = dir.appendingPathComponent("cfg.json")
+    try JSONSerialization.data(withJSONObject: spec["config"]!).write(to: cfg)
+    let dtype: DType = ["bf16": .bf16, "f16": .f16, "f32": .f32][spec["dtype"] as! String]!
+    let out = dir.appendingPathComponent("m")
+    _ = try TransformerModel.initDirectory(configURL: cfg, out: out, seed: UInt64(spec["seed"] as! Int), dtype: dtype,
+                                           tokenizerDirectory: Repo.root.appendingPathComponent(spec["tokenizer"] as! String),
+                                           maxShardBytes: (spec["max_shard_mb"] as? Double).map { Int($0 * 1e6) })
+    return out
+}
+
+final class GenerateTests: XCTestCase {
+    /// Greedy decoding equals transformers' generate(do_sample=False) token for token, singly and batched.
+    func checkGreedy(_ name: String) throws {
+        let fx = try loadFixture(name)
+        let dir = try fixtureModel(fx)
+        let model = try TransformerModel.load(directory: dir)
+        let tok = try Tokenizer(directory: dir)
+        let cases = fx["cases"] as! [[String: Any]]
+        var requests: [GenerationRequest] = []
+        for c in cases {
+            let ids = (c["prompt_ids"] as! [Int]).map(Int32.init)
+            XCTAssertEqual(tok.encode(c["prompt"] as! String).map(Int32.init), ids, "tokenization of \(c["prompt"]!)")
+            requests.append(GenerationRequest(prompt: ids))
+        }
+        let n = cases[0]["max_new_tokens"] as! Int
+        for batch in [1, 4] {
+            let gen = Generator(model: model, tokenizer: tok, maxBatch: batch)
+            let out = try gen.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: n))
+            for (i, c) in cases.enumerated() {
+                XCTAssertEqual(out[i].tokenIDs, c["new_ids"] as! [Int], "\(name) prompt \(i) (batch \(batch))")
+                if (c["new_ids"] as! [Int]).count < n { XCTAssertEqual(out[i].finishReason, .eos) } else { XCTAssertEqual(out[i].finishReason, .length) }
+            }
+        }
+    }
+
+    func testGreedyTinyStoriesEqualsTransformers() throws { try checkGreedy("tinystories-656k") }
+    func testGreedyRandomQwen2EqualsTransformers() throws { try checkGreedy("qwen2-random") }
+
+    /// The logits of every cached decoding step equal a full forward pass over the whole sequence so far.
+    func testKVCacheEqualsRecomputation() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let cache = KVCache(config: model.config, slots: 2, capacity: 64)
+        var seqs: [[Int32]] = [[1, 300, 301, 302], [1, 50]]
+        var step = try model.forwardCached([(seqs[0], 0), (seqs[1], 1)], cache: cache)
+        for _ in 0..<12 {
+            let full = try model.forward(seqs, rows: .last)
+            for s in 0..<2 {
+                let a = Array(step.row(s)), b = Array(full.row(s))
+                let worst = zip(a, b).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-4, "step with \(seqs[s].count) tokens, sequence \(s)")
+            }
+            let next = (0..<2).map { s -> Int32 in
+                let r = Array(step.row(s)); return Int32(r.indices.max { r[$0] < r[$1] }!)
+            }
+            for s in 0..<2 { seqs[s].append(next[s]) }
+            step = try model.forwardCached([([next[0]], 0), ([next[1]], 1)], cache: cache)
+        }
+    }
+
+    /// Same seed → same samples whatever the batch size and the order of prompts; sample indices differ.
+    func testSeededSamplingInvariance() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let tok = try Tokenizer(directory: Repo.tiny)
+        let prompts = ["Once upon a time", "The cat", "Lily and Ben", "A big red ball"].map { tok.encode($0).map(Int32.init) }
+        let params = SamplingParams(temperature: 1, topP: 0.95, maxNewTokens: 24, seed: 42)
+        func run(_ order: [Int], batch: Int) throws -> [String: [Int]] {
+            let gen = Generator(model: model, tokenizer: tok, maxBatch: batch)
+            let out = try gen.generate(order.map { GenerationRequest(prompt: prompts[$0], samples: 3) }, params: params)
+            var d: [String: [Int]] = [:]
+            for c in out { d["\(order[c.promptIndex]).\(c.sampleIndex)"] = c.tokenIDs }
+            return d
+        }
+        let ref = try run([0, 1, 2, 3], batch: 1)
+        XCTAssertEqual(ref.count, 12)
+        XCTAssertEqual(try run([0, 1, 2, 3], batch: 3), ref)
+        XCTAssertEqual(try run([0, 1, 2, 3], batch: 8), ref)
+        XCTAssertEqual(try run([2, 0, 3, 1], batch: 3), ref)
+        for p in 0..<4 {
+            XCTAssertNotEqual(ref["\(p).0"], ref["\(p).1"], "prompt \(p): samples 0 and 1 are identical")
+            XCTAssertNotEqual(ref["\(p).1"], ref["\(p).2"], "prompt \(p): samples 1 and 2 are identical")
+        }
+        let other = SamplingParams(temperature: 1, topP: 0.95, maxNewTokens: 24, seed: 43)
+        let gen = Generator(model: model, tokenizer: tok, maxBatch: 4)
+        let o = try gen.generate([GenerationRequest(prompt: prompts[0], samples: 1)], params: other)
+        XCTAssertNotEqual(o[0].tokenIDs, ref["0.0"], "another seed gives another sample")
+    }
+
+    func testStopStringsAndLogprob() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let tok = try Tokenizer(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: tok)
+        let p = tok.encode("Once upon a time").map(Int32.init)
+        let full = try gen.generate([GenerationRequest(prompt: p)], params: SamplingParams(maxNewTokens: 40))[0]
+        XCTAssertTrue(full.text.contains("Lily"), full.text)
+        let cut = try gen.generate([GenerationRequest(prompt: p)], params: SamplingParams(maxNewTokens: 40, stop: ["Lily"]))[0]
+        XCTAssertEqual(cut.finishReason, .stop)
+        XCTAssertFalse(cut.text.contains("Lily"))
+        XCTAssertTrue(full.text.hasPrefix(cut.text))
+        // logprob is the sum of log-softmax of the chosen tokens under the model.
+        var seq = p
+        var expected = 0.0
+        for t in full.tokenIDs {
+            let l = Array(try model.forward([seq], rows: .last).row(0))
+            let m = l.max()!
+            let z = l.reduce(0.0) { $0 + exp(Double($1 - m)) }
+            expected += Double(l[t] - m) - log(z)
+            seq.append(Int32(t))
+        }
+        XCTAssertEqual(full.logprob, expected, accuracy: 1e-3)
+        XCTAssertLessThan(full.logprob, 0)
+    }
+
+    func testBadInputs() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let tok = try Tokenizer(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: tok)
+        let p = GenerationRequest(prompt: [1, 300])
+        func expect(_ params: SamplingParams, _ req: GenerationRequest = GenerationRequest(prompt: [1, 300]), mentions: String) {
+            XCTAssertThrowsError(try gen.generate([req], params: params)) { e in
+                XCTAssertTrue("\(e)".contains(mentions), "'\(e)' should mention \(mentions)")
+            }
+        }
+        expect(SamplingParams(temperature: -1), mentions: "temperature")
+        expect(SamplingParams(topP: 0), mentions: "top-p")
+        expect(SamplingParams(topP: 1.5), mentions: "top-p")
+        expect(SamplingParams(topK: -2), mentions: "top-k")
+        expect(SamplingParams(maxNewTokens: 0), mentions: "max-new-tokens")
+        expect(SamplingParams(stop: [""]), mentions: "stop")
+        expect(SamplingParams(), GenerationRequest(prompt: []), mentions: "empty")
+        expect(SamplingParams(maxNewTokens: 100), GenerationRequest(prompt: [Int32](repeating: 5, count: 500)), mentions: "context")
+        _ = p
+    }
+
+    func testChatFormats() throws {
+        let q = ChatFormat.qwen2.prompt(user: "Hi")
+        XCTAssertEqual(q, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        let qt = try Tokenizer(directory: Repo.shared.appendingPathComponent("models/qwen2.5-tokenizer"))
+        XCTAssertEqual(ChatFormat.detect(qt), .qwen2)
+        XCTAssertEqual(qt.encode(q).first, qt.tokenID("<|im_start|>"), "Qwen adds no BOS")
+        let lt = try Tokenizer(directory: Repo.shared.appendingPathComponent("models/llama3-tokenizer"))
+        XCTAssertEqual(ChatFormat.detect(lt), .llama3)
+        let ids = lt.encode(ChatFormat.llama3.prompt(user: "Hi"))
+        XCTAssertEqual(ids.first, 128000)
+        XCTAssertEqual(ids.filter { $0 == 128000 }.count, 1, "exactly one BOS")
+    }
+}
