@@ -79,7 +79,7 @@ public final class Generator: @unchecked Sendable {
         let cache = KVCache(config: model.config, slots: slots, capacity: longest + params.maxNewTokens)
         var active = [Active?](repeating: nil, count: slots)
         var done: [Completion] = []
-        var scratch: [Int] = []
+        var sampler = Sampler()
 
         while true {
             // Fill free slots with waiting samples: their prompts are prefilled in the same pass as the others'
@@ -99,8 +99,8 @@ public final class Generator: @unchecked Sendable {
             let logits = try model.forwardCached(segments, cache: cache, workspace: workspace)
             for (row, seg) in segments.enumerated() {
                 var a = active[seg.slot]!
-                let (tok, lp) = sampleToken(logits: logits.row(row), params: params,
-                                            uniform: a.stream.uniform(step: a.tokens.count), scratch: &scratch)
+                let (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
+                                               uniform: a.stream.uniform(step: a.tokens.count))
                 a.tokens.append(tok)
                 a.logprob += lp
                 a.pending = Int32(tok)

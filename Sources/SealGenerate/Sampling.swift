@@ -1,4 +1,5 @@
 import Foundation
+import SealKernels
 import SealModel
 
 /// How to choose each next token. Temperature 0 is greedy (argmax, first index on ties as torch.argmax).
@@ -63,60 +64,105 @@ public func promptKey(_ tokens: [Int32]) -> UInt64 {
     return h
 }
 
-/// Picks the next token from one row of logits.
-/// Returns the token and its log-probability under the model's own distribution (temperature 1, no truncation),
-/// the quantity a ReSTEM analysis wants whatever the sampling settings.
-public func sampleToken(logits: ArraySlice<Float>, params: SamplingParams, uniform: Double,
-                        scratch: inout [Int]) -> (token: Int, logprob: Double) {
-    let base = logits.startIndex
-    let V = logits.count
-    // log-softmax normaliser of the raw logits
-    var m = -Float.infinity
-    var best = 0
-    for j in 0..<V where logits[base + j] > m { m = logits[base + j]; best = j }
-    var z = 0.0
-    for j in 0..<V { z += exp(Double(logits[base + j] - m)) }
-    let logZ = Double(m) + log(z)
-    if params.temperature == 0 {
-        return (best, Double(logits[base + best]) - logZ)
-    }
-    // Candidates sorted by logit, descending (ties by id): top-k, then top-p, as transformers' warpers do.
-    let T = params.temperature
-    scratch.removeAll(keepingCapacity: true)
-    scratch.append(contentsOf: 0..<V)
-    let k = params.topK > 0 ? min(params.topK, V) : V
-    if k < V || params.topP < 1 {
-        scratch.sort { logits[base + $0] > logits[base + $1] || (logits[base + $0] == logits[base + $1] && $0 < $1) }
-        if k < V {
-            // Keep ties with the k-th value, as HF's `scores < topk[..., -1]` does.
-            let kth = logits[base + scratch[k - 1]]
-            var end = k
-            while end < V && logits[base + scratch[end]] == kth { end += 1 }
-            scratch.removeSubrange(end...)
+/// Picks next tokens from rows of logits; holds the scratch buffers so that sampling allocates nothing per token.
+public struct Sampler {
+    private var order: [Int] = []
+    private var probs: [Float] = []
+    private var shifted: [Float] = []
+
+    public init() {}
+
+    /// Returns the token and its log-probability under the model's own distribution (temperature 1, no
+    /// truncation), the quantity a ReSTEM analysis wants whatever the sampling settings.
+    ///
+    /// Sampling follows transformers' warpers in their order: temperature, top-k (ties with the k-th logit kept),
+    /// top-p (the smallest most-likely prefix reaching the mass, at least one token); then an inverse-CDF draw
+    /// over the kept tokens, ordered by logit (ties by id), with the caller's uniform number.
+    public mutating func sample(logits: ArraySlice<Float>, params: SamplingParams, uniform: Double) -> (token: Int, logprob: Double) {
+        let V = logits.count
+        if shifted.count != V { shifted = [Float](repeating: 0, count: V); probs = shifted }
+        var m = -Float.infinity
+        var best = 0
+        logits.withUnsafeBufferPointer { l in
+            for j in 0..<V where l[j] > m { m = l[j]; best = j }
         }
-    }
-    let mT = Double(logits[base + scratch[0]]) / T
-    var probs = scratch.map { exp(Double(logits[base + $0]) / T - mT) }
-    var total = probs.reduce(0, +)
-    if params.topP < 1 {
-        // Keep the smallest prefix whose mass reaches topP (at least one token).
-        var cum = 0.0
-        var keep = probs.count
-        for (i, p) in probs.enumerated() {
-            cum += p / total
-            if cum >= params.topP { keep = i + 1; break }
+        let logZ = logits.withUnsafeBufferPointer { l -> Double in
+            var lse = 0.0
+            logSumExpRows(&lse, l.baseAddress!, N: 1, V: V)
+            return lse
         }
-        probs.removeSubrange(keep...)
-        scratch.removeSubrange(keep...)
-        total = probs.reduce(0, +)
+        func logprob(_ t: Int) -> Double { Double(logits[logits.startIndex + t]) - logZ }
+        if params.temperature == 0 { return (best, logprob(best)) }
+
+        // p_j = exp((l_j - max) / T), relative to the most likely token (in (0, 1]).
+        let invT = Float(1 / params.temperature)
+        var total = 0.0
+        logits.withUnsafeBufferPointer { l in
+            shifted.withUnsafeMutableBufferPointer { sh in
+                probs.withUnsafeMutableBufferPointer { pr in
+                    for j in 0..<V { sh[j] = (l[j] - m) * invT }
+                    vectorExp(pr.baseAddress!, sh.baseAddress!, count: V)
+                    var acc = SIMD8<Double>()
+                    var j = 0
+                    while j + 8 <= V {
+                        for q in 0..<8 { acc[q] += Double(pr[j + q]) }
+                        j += 8
+                    }
+                    total = acc.sum()
+                    while j < V { total += Double(pr[j]); j += 1 }
+                }
+            }
+        }
+        let k = params.topK > 0 ? min(params.topK, V) : V
+        order.removeAll(keepingCapacity: true)
+        if k == V && params.topP >= 1 {
+            // No truncation: draw over the whole vocabulary in id order.
+            let target = uniform * total
+            var acc = 0.0
+            for j in 0..<V {
+                acc += Double(probs[j])
+                if target < acc { return (j, logprob(j)) }
+            }
+            return (best, logprob(best))
+        }
+        // Only tokens above a probability threshold can be kept; the threshold is lowered until they hold enough
+        // mass (top-p) and number (top-k). Everything below it is less likely than everything above, so sorting
+        // just this set gives exactly the head of the full sort, without sorting 150k ids per token.
+        var threshold: Float = 1e-4
+        while true {
+            order.removeAll(keepingCapacity: true)
+            var mass = 0.0
+            for j in 0..<V where probs[j] >= threshold { order.append(j); mass += Double(probs[j]) }
+            let enough = (params.topP >= 1 || mass >= params.topP * total) && order.count >= k
+            if enough || order.count == V || threshold == 0 { break }
+            threshold = threshold < 1e-30 ? 0 : threshold * 1e-4
+        }
+        logits.withUnsafeBufferPointer { l in
+            order.sort { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
+        }
+        var keep = order.count
+        if k < keep {
+            let kth = logits[logits.startIndex + order[k - 1]]
+            keep = k
+            while keep < order.count && logits[logits.startIndex + order[keep]] == kth { keep += 1 }
+            total = 0
+            for i in 0..<keep { total += Double(probs[order[i]]) }
+        }
+        if params.topP < 1 {
+            var cum = 0.0
+            for i in 0..<keep {
+                cum += Double(probs[order[i]])
+                if cum >= params.topP * total { keep = i + 1; break }
+            }
+        }
+        var kept = 0.0
+        for i in 0..<keep { kept += Double(probs[order[i]]) }
+        let target = uniform * kept
+        var acc = 0.0
+        for i in 0..<keep {
+            acc += Double(probs[order[i]])
+            if target < acc { return (order[i], logprob(order[i])) }
+        }
+        return (order[keep - 1], logprob(order[keep - 1]))
     }
-    // Inverse CDF over the candidates in their fixed order.
-    let target = uniform * total
-    var acc = 0.0
-    var chosen = scratch[scratch.count - 1]
-    for (i, p) in probs.enumerated() {
-        acc += p
-        if target < acc { chosen = scratch[i]; break }
-    }
-    return (chosen, Double(logits[base + chosen]) - logZ)
 }

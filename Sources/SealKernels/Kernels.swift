@@ -163,6 +163,11 @@ public func attentionForward(out: FloatPtr, ldo: Int, q: ConstFloatPtr, ldq: Int
     }
 }
 
+/// y[i] = exp(x[i]) for i < count (vectorised; ≈1 ulp).
+public func vectorExp(_ y: FloatPtr, _ x: ConstFloatPtr, count: Int) {
+    seal_exp(y, UnsafeMutablePointer(mutating: x), count)
+}
+
 /// Per-row log-sum-exp of logits[N, V] → lse[N], accumulated in double after subtracting the row max.
 public func logSumExpRows(_ lse: UnsafeMutablePointer<Double>, _ logits: ConstFloatPtr, N: Int, V: Int) {
     Parallel.chunks(N, costPerItem: V * 4) { start, end in

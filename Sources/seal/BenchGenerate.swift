@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import SealGenerate
+import SealKernels
+import SealModel
+import SealTokenizer
+
+extension BenchCommand {
+    /// Memory bandwidth of this process: the best rate of summing a buffer much larger than the caches.
+    static func memoryBandwidth(bytes: Int = 1 << 30) -> Double {
+        let n = bytes / 4
+        let b = FloatBuffer(count: n)
+        for i in stride(from: 0, to: n, by: 1024) { b.pointer[i] = 1 }
+        var best = 0.0
+        for _ in 0..<3 {
+            let t0 = KernelStats.now()
+            let total = Parallel.threads
+            var partial = [Float](repeating: 0, count: total)
+            partial.withUnsafeMutableBufferPointer { pp in
+                let pbase = pp.baseAddress!
+                Parallel.forEach(total) { c in
+                    let s = n * c / total, e = n * (c + 1) / total
+                    var acc = SIMD16<Float>()
+                    var i = s
+                    while i + 16 <= e { acc += UnsafeRawPointer(b.pointer + i).loadUnaligned(as: SIMD16<Float>.self); i += 16 }
+                    pbase[c] = acc.sum()
+                }
+            }
+            let dt = KernelStats.now() - t0
+            if partial.reduce(0, +) < 0 { print("") }  // keep the reads alive
+            best = max(best, Double(bytes) / dt)
+        }
+        return best
+    }
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Batched sampling and single-stream decode throughput of a random model.")
+        @Option(help: "config.json giving the shape.") var config: String
+        @Option(help: "Prompts in the batched run.") var prompts = 8
+        @Option(help: "Samples per prompt in the batched run.") var samples = 5
+        @Option(help: "Tokens per prompt.") var promptTokens = 64
+        @Option(help: "New tokens per completion.") var newTokens = 128
+        @Option(help: "Sequences decoded together.") var batchSize = 64
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            try runtime.apply()
+            let bandwidth = BenchCommand.memoryBandwidth()
+            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
+            let model = TransformerModel(config: cfg)
+            model.randomize(seed: 1)
+            // A stand-in tokenizer: decoding is only needed for stop strings, which the benchmark does not use.
+            let tok = try Tokenizer(tokenizerJSON: Data(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#.utf8), source: "bench")
+            let gen = Generator(model: model, tokenizer: tok, maxBatch: batchSize)
+            gen.eosTokenIDs = []  // every completion runs the full length, as min_new_tokens does for transformers
+            let reqs = (0..<prompts).map { p in
+                GenerationRequest(prompt: (0..<promptTokens).map { Int32(($0 * 7919 + p * 104729) % cfg.vocabSize) }, samples: samples)
+            }
+            var t0 = KernelStats.now()
+            _ = try gen.generate(reqs, params: SamplingParams(temperature: 1, topP: 0.95, maxNewTokens: newTokens, seed: 1))
+            let batched = KernelStats.now() - t0
+            // Single stream: one greedy sequence; decode rate measured after the prompt (prefill timed apart).
+            let one = [GenerationRequest(prompt: reqs[0].prompt)]
+            t0 = KernelStats.now()
+            _ = try gen.generate(one, params: SamplingParams(maxNewTokens: 1))
+            let prefill = KernelStats.now() - t0
+            t0 = KernelStats.now()
+            _ = try gen.generate(one, params: SamplingParams(maxNewTokens: newTokens))
+            let single = KernelStats.now() - t0
+            let decodeRate = Double(newTokens - 1) / (single - prefill)
+            let bytesPerToken = Double(model.parameterCount * 4)
+            let bound = bandwidth / bytesPerToken
+            printJSON([
+                "bench": "generate", "config": config, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName,
+                "prompts": prompts, "samples": samples, "prompt_tokens": promptTokens, "new_tokens": newTokens,
+                "batched_seconds": batched, "batched_tokens_per_second": Double(prompts * samples * newTokens) / batched,
+                "single_seconds": single, "single_prefill_seconds": prefill, "single_decode_tokens_per_second": decodeRate,
+                "memory_bandwidth_gbs": bandwidth / 1e9, "weight_bytes_per_token": bytesPerToken,
+                "bandwidth_bound_tokens_per_second": bound, "single_fraction_of_bandwidth_bound": decodeRate / bound,
+            ])
+        }
+    }
+}
