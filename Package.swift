@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
         .target(name: "SealTokenizer"),
         .target(name: "SealModel", dependencies: ["SealKernels"]),
-        .target(name: "SealGenerate", dependencies: ["SealModel", "SealTokenizer"]),
+        .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),
         .executableTarget(name: "seal", dependencies: [
             "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealRuntime",

@@ -105,3 +105,73 @@ void seal_logsumexp_rows(double *lse, const float *logits, long N, long V) {
         lse[n] = (double)m + log(s);
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backward kernels
+
+SEAL_MULTIVERSION
+void seal_swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long n) {
+#if defined(__clang__)
+#pragma clang loop vectorize(assume_safety)
+#endif
+    for (long i = 0; i < n; i++) {
+        float g = gate[i], u = up[i], d = dh[i];
+        float s = 1.0f / (1.0f + seal_expf(-g));
+        float silu = g * s;
+        dgate[i] = d * u * s * (1.0f + g * (1.0f - s));
+        dup[i] = d * silu;
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                           const float *rstd, long N, long D) {
+    for (long n = 0; n < N; n++) {
+        const float *x = inp + n * D, *dy = dout + n * D;
+        float *dx = dinp + n * D;
+        float r = rstd[n];
+        double dot = 0;
+        for (long i = 0; i < D; i++) dot += (double)weight[i] * dy[i] * x[i];
+        float c = (float)(dot * (double)r * r * r / (double)D);
+        for (long i = 0; i < D; i++) dx[i] += r * weight[i] * dy[i] - c * x[i];
+        if (dweight)
+            for (long i = 0; i < D; i++) dweight[i] += dy[i] * x[i] * r;
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_softmax_causal_backward(float *dp, const float *p, long rows, long stride, long firstValid) {
+    for (long r = 0; r < rows; r++) {
+        float *d = dp + r * stride;
+        const float *pr = p + r * stride;
+        long valid = firstValid + r;
+        if (valid > stride) valid = stride;
+        if (valid < 0) valid = 0;
+        float dot = 0;
+        for (long j = 0; j < valid; j++) dot += pr[j] * d[j];
+        for (long j = 0; j < valid; j++) d[j] = pr[j] * (d[j] - dot);
+        for (long j = valid; j < stride; j++) d[j] = 0;
+    }
+}
+
+SEAL_MULTIVERSION
+void seal_cross_entropy_forward_backward(double *loss, float *logits, const int *targets, long N, long V, float scale) {
+    for (long n = 0; n < N; n++) {
+        float *row = logits + n * V;
+        int t = targets[n];
+        float target = row[t];
+        float m = row[0];
+        for (long j = 1; j < V; j++) m = row[j] > m ? row[j] : m;
+        float acc[16] = {0};
+        long j = 0;
+        for (; j + 16 <= V; j += 16)
+            for (int l = 0; l < 16; l++) { float e = seal_expf(row[j + l] - m); row[j + l] = e; acc[l] += e; }
+        double s = 0;
+        for (int l = 0; l < 16; l++) s += acc[l];
+        for (; j < V; j++) { float e = seal_expf(row[j] - m); row[j] = e; s += e; }
+        loss[n] = log(s) + (double)m - (double)target;
+        float inv = (float)(1.0 / s) * scale;
+        for (j = 0; j < V; j++) row[j] *= inv;
+        row[t] -= scale;
+    }
+}

@@ -74,19 +74,21 @@ public final class TransformerModel: @unchecked Sendable {
     }
 
     /// The forward pass over a batch of sequences → logits.
-    public func forward(_ sequences: [[Int32]], rows: LogitRows = .all, workspace: ForwardWorkspace? = nil) throws -> Logits {
+    public func forward(_ sequences: [[Int32]], rows: LogitRows = .all, lora: LoRAAdapter? = nil,
+                        workspace: ForwardWorkspace? = nil) throws -> Logits {
         try validate(sequences)
         let ws = workspace ?? ForwardWorkspace()
         let N = sequences.reduce(0) { $0 + $1.count }
         let maxL = sequences.map(\.count).max() ?? 0
         ws.reserve(config: config, tokens: N, attention: maxL * maxL)
+        if let lora { ws.reserveLoRA(tokens: N, rank: lora.config.rank) }
         var starts: [Int] = []
         var t = 0
         for seq in sequences {
             starts.append(t)
             for (i, tok) in seq.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(i); t += 1 }
         }
-        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: sequences.map(\.count))
+        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: sequences.map(\.count), lora: lora)
 
         let V = config.vocabSize, D = config.hiddenSize
         var rowStart: [Int] = [], rowCount: [Int] = []
@@ -115,7 +117,7 @@ public final class TransformerModel: @unchecked Sendable {
     /// Appends `segments[i].tokens` to KV-cache slot `segments[i].slot` (which holds `cache.length(slot)` positions
     /// already) and returns each segment's last-position logits. One call serves prefill (a whole prompt), decode
     /// (one token per sequence) and any mix of the two, in one batched pass.
-    public func forwardCached(_ segments: [(tokens: [Int32], slot: Int)], cache: KVCache,
+    public func forwardCached(_ segments: [(tokens: [Int32], slot: Int)], cache: KVCache, lora: LoRAAdapter? = nil,
                               workspace: ForwardWorkspace? = nil) throws -> Logits {
         try validate(segments.map(\.tokens))
         let ws = workspace ?? ForwardWorkspace()
@@ -136,13 +138,14 @@ public final class TransformerModel: @unchecked Sendable {
             t += seg.tokens.count
         }
         ws.reserve(config: config, tokens: N, attention: maxAttn)
+        if let lora { ws.reserveLoRA(tokens: N, rank: lora.config.rank) }
         t = 0
         for seg in segments {
             let p = cache.length(slot: seg.slot)
             for (i, tok) in seg.tokens.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(p + i); t += 1 }
         }
         hiddenStates(ws, N: N, sequenceStarts: starts, lengths: segments.map(\.tokens.count),
-                     cache: cache, slots: segments.map(\.slot), past: past)
+                     cache: cache, slots: segments.map(\.slot), past: past, lora: lora)
         for seg in segments { cache.setLength(slot: seg.slot, cache.length(slot: seg.slot) + seg.tokens.count) }
         let D = config.hiddenSize, V = config.vocabSize
         var rowStart: [Int] = [], rowCount: [Int] = []
@@ -166,8 +169,11 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs the decoder stack over the packed tokens in `ws.tokens`/`ws.positions`; leaves the final-normed hidden
     /// states in `ws.xn[N, D]`. With a KV cache, sequence s continues cache slot `slots[s]`, which already holds
     /// `past[s]` positions: its new keys and values are appended there and its queries attend to all of them.
+    /// With a LoRA adapter, its low-rank updates are added to the adapted projections. With an activation store,
+    /// every activation backward needs is kept there (training); otherwise the workspace's scratch is reused.
     func hiddenStates(_ ws: ForwardWorkspace, N: Int, sequenceStarts: [Int], lengths: [Int],
-                      cache: KVCache? = nil, slots: [Int] = [], past: [Int] = []) {
+                      cache: KVCache? = nil, slots: [Int] = [], past: [Int] = [],
+                      lora: LoRAAdapter? = nil, store: ActivationStore? = nil) {
         let c = config
         let D = c.hiddenSize, I = c.intermediateSize, hd = c.headDim
         let P = params.pointer
@@ -178,38 +184,54 @@ public final class TransformerModel: @unchecked Sendable {
         invFreq.withUnsafeBufferPointer { inv in
             ropeTables(cos: ws.cos, sin: ws.sin, positions: ws.positions, invFreq: inv.baseAddress!, N: N, half: hd / 2)
         }
+        /// y = x Wᵀ + b, plus the LoRA update of (layer, target) when adapted.
+        func project(_ y: FloatPtr, _ x: ConstFloatPtr, _ w: Int, _ bias: Int?, _ l: Int, _ t: LoRATarget,
+                     inDim: Int, outDim: Int, accumulate: Bool = false) {
+            linearForward(y, x, P + w, opt(bias), N: N, inDim: inDim, outDim: outDim, accumulate: accumulate)
+            if let lora, let m = lora.module(layer: l, target: t) {
+                loraForward(y, x, lora: lora, m, N: N, u: store?.loraU(layer: l, target: t) ?? ws.loraU!)
+            }
+        }
         for (li, L) in layout.layers.enumerated() {
+            let a = store?.layer(li)
             // Attention block: x += o_proj(attn(rope(q), rope(k), v)) over rmsnorm(x)
-            rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + L.inputNorm, N: N, D: D, eps: eps)
-            linearForward(ws.q, ws.xn, P + L.q, opt(L.qBias), N: N, inDim: D, outDim: c.qDim)
-            linearForward(ws.k, ws.xn, P + L.k, opt(L.kBias), N: N, inDim: D, outDim: c.kvDim)
-            linearForward(ws.v, ws.xn, P + L.v, opt(L.vBias), N: N, inDim: D, outDim: c.kvDim)
-            ropeForward(ws.q, cos: ws.cos, sin: ws.sin, N: N, H: c.numHeads, headDim: hd)
-            ropeForward(ws.k, cos: ws.cos, sin: ws.sin, N: N, H: c.numKVHeads, headDim: hd)
+            if let a { a.xin.update(from: ws.x, count: N * D) }
+            rmsnormForward(ws.xn, rstd: a?.rstd1, ws.x, weight: P + L.inputNorm, N: N, D: D, eps: eps)
+            let q: FloatPtr = a?.q ?? ws.q!, k: FloatPtr = a?.k ?? ws.k!, v: FloatPtr = a?.v ?? ws.v!
+            let att: FloatPtr = a?.att ?? ws.att!
+            project(q, ws.xn, L.q, L.qBias, li, .q, inDim: D, outDim: c.qDim)
+            project(k, ws.xn, L.k, L.kBias, li, .k, inDim: D, outDim: c.kvDim)
+            project(v, ws.xn, L.v, L.vBias, li, .v, inDim: D, outDim: c.kvDim)
+            ropeForward(q, cos: ws.cos, sin: ws.sin, N: N, H: c.numHeads, headDim: hd)
+            ropeForward(k, cos: ws.cos, sin: ws.sin, N: N, H: c.numKVHeads, headDim: hd)
             for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 {
-                var k = ConstFloatPtr(ws.k + start * c.kvDim), v = ConstFloatPtr(ws.v + start * c.kvDim)
+                var kp = ConstFloatPtr(k + start * c.kvDim), vp = ConstFloatPtr(v + start * c.kvDim)
                 var Lk = lengths[s]
                 if let cache {
                     let kc = cache.keys(layer: li, slot: slots[s]), vc = cache.values(layer: li, slot: slots[s])
-                    (kc + past[s] * c.kvDim).update(from: ws.k + start * c.kvDim, count: lengths[s] * c.kvDim)
-                    (vc + past[s] * c.kvDim).update(from: ws.v + start * c.kvDim, count: lengths[s] * c.kvDim)
-                    k = ConstFloatPtr(kc); v = ConstFloatPtr(vc)
+                    (kc + past[s] * c.kvDim).update(from: k + start * c.kvDim, count: lengths[s] * c.kvDim)
+                    (vc + past[s] * c.kvDim).update(from: v + start * c.kvDim, count: lengths[s] * c.kvDim)
+                    kp = ConstFloatPtr(kc); vp = ConstFloatPtr(vc)
                     Lk = past[s] + lengths[s]
                 }
-                attentionForward(out: ws.att + start * c.qDim, ldo: c.qDim, q: ws.q + start * c.qDim, ldq: c.qDim,
-                                 k: k, v: v, ldkv: c.kvDim,
+                attentionForward(out: att + start * c.qDim, ldo: c.qDim, q: q + start * c.qDim, ldq: c.qDim,
+                                 k: kp, v: vp, ldkv: c.kvDim,
                                  probs: ws.probs, probsHeadStride: 0, Lq: lengths[s], Lk: Lk,
                                  Hq: c.numHeads, Hkv: c.numKVHeads, headDim: hd)
             }
-            linearForward(ws.x, ws.att, P + L.o, opt(L.oBias), N: N, inDim: c.qDim, outDim: D, accumulate: true)
+            project(ws.x, att, L.o, L.oBias, li, .o, inDim: c.qDim, outDim: D, accumulate: true)
             // MLP block: x += down(silu(gate(h)) * up(h)), h = rmsnorm(x)
-            rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + L.postNorm, N: N, D: D, eps: eps)
-            linearForward(ws.gate, ws.xn, P + L.gate, opt(L.gateBias), N: N, inDim: D, outDim: I)
-            linearForward(ws.up, ws.xn, P + L.up, opt(L.upBias), N: N, inDim: D, outDim: I)
-            swigluForward(ws.gate, gate: ws.gate, up: ws.up, count: N * I)
-            linearForward(ws.x, ws.gate, P + L.down, opt(L.downBias), N: N, inDim: I, outDim: D, accumulate: true)
+            if let a { a.xmid.update(from: ws.x, count: N * D) }
+            rmsnormForward(ws.xn, rstd: a?.rstd2, ws.x, weight: P + L.postNorm, N: N, D: D, eps: eps)
+            let gate: FloatPtr = a?.gate ?? ws.gate!, up: FloatPtr = a?.up ?? ws.up!
+            project(gate, ws.xn, L.gate, L.gateBias, li, .gate, inDim: D, outDim: I)
+            project(up, ws.xn, L.up, L.upBias, li, .up, inDim: D, outDim: I)
+            let h: FloatPtr = a == nil ? ws.gate! : ws.h!
+            swigluForward(h, gate: gate, up: up, count: N * I)
+            project(ws.x, h, L.down, L.downBias, li, .down, inDim: I, outDim: D, accumulate: true)
         }
-        rmsnormForward(ws.xn, rstd: nil, ws.x, weight: P + layout.finalNorm, N: N, D: D, eps: eps)
+        if let store { store.xfinal.update(from: ws.x, count: N * D) }
+        rmsnormForward(ws.xn, rstd: store?.rstdFinal, ws.x, weight: P + layout.finalNorm, N: N, D: D, eps: eps)
     }
 }
 
@@ -224,22 +246,37 @@ public final class ForwardWorkspace: @unchecked Sendable {
 
     var x: FloatPtr!, xn: FloatPtr!, q: FloatPtr!, k: FloatPtr!, v: FloatPtr!, att: FloatPtr!
     var gate: FloatPtr!, up: FloatPtr!, cos: FloatPtr!, sin: FloatPtr!, probs: FloatPtr!
+    /// SwiGLU output when gate must be kept (training), and LoRA's x·Aᵀ when not kept.
+    var h: FloatPtr!, loraU: FloatPtr!
+    private var loraCapacity = 0
+    private var loraStorage: FloatBuffer?
     var tokens: UnsafeMutablePointer<Int32>!, positions: UnsafeMutablePointer<Int32>!
 
     public init() {}
     deinit { intStorage?.deallocate() }
+
+    /// Scratch for LoRA's u = x·Aᵀ [N, rank] when the forward pass does not keep it.
+    func reserveLoRA(tokens n: Int, rank: Int) {
+        let need = max(1, n * rank)
+        if need > loraCapacity {
+            loraStorage = FloatBuffer(count: need, zeroed: false)
+            loraU = loraStorage!.pointer
+            loraCapacity = need
+        }
+    }
 
     /// Grows the buffers to hold N tokens and an attention score matrix of `attention` entries (Lq · Lk).
     func reserve(config c: ModelConfig, tokens N: Int, attention: Int) {
         let n = max(N, 1)
         if n > tokenCapacity {
             let D = c.hiddenSize, I = c.intermediateSize, half = c.headDim / 2
-            let sizes = [n * D, n * D, n * c.qDim, n * c.kvDim, n * c.kvDim, n * c.qDim, n * I, n * I, n * half, n * half]
+            let sizes = [n * D, n * D, n * c.qDim, n * c.kvDim, n * c.kvDim, n * c.qDim, n * I, n * I, n * half, n * half, n * I]
             let buf = FloatBuffer(count: sizes.reduce(0, +), zeroed: false)
             var p = buf.pointer
             var ptrs: [FloatPtr] = []
             for s in sizes { ptrs.append(p); p += s }
             (x, xn, q, k, v, att, gate, up, cos, sin) = (ptrs[0], ptrs[1], ptrs[2], ptrs[3], ptrs[4], ptrs[5], ptrs[6], ptrs[7], ptrs[8], ptrs[9])
+            h = ptrs[10]
             storage = buf
             intStorage?.deallocate()
             intStorage = .allocate(capacity: 2 * n)
@@ -247,6 +284,7 @@ public final class ForwardWorkspace: @unchecked Sendable {
             positions = intStorage! + n
             tokenCapacity = n
         }
+        reserveLoRA(tokens: n, rank: 0)
         let a = max(attention, 1)
         if a > attnCapacity {
             probStorage = FloatBuffer(count: a, zeroed: false)

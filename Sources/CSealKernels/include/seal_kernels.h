@@ -25,3 +25,22 @@ void seal_logsumexp_rows(double *lse, const float *logits, long N, long V);
 /// y[i] = exp(x[i]) with seal's vectorised expf (max error ~1 ulp).
 void seal_exp(float *y, const float *x, long n);
 #endif
+
+// ---- backward kernels ----
+
+/// SwiGLU backward: h = silu(g) * u. dgate[i] = dh[i] * u[i] * silu'(g[i]), dup[i] = dh[i] * silu(g[i]).
+/// dgate may alias gate and dup may alias up (each element is read before it is written).
+void seal_swiglu_backward(float *dgate, float *dup, const float *dh, const float *gate, const float *up, long n);
+
+/// RMSNorm backward for y = w * x * r, r = rsqrt(mean(x^2) + eps):
+/// dinp[N, D] += r * w * dy - x * r^3 / D * sum_j(w_j dy_j x_j); dweight[D] += sum_n dy * x * r (when non-null).
+void seal_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp, const float *weight,
+                           const float *rstd, long N, long D);
+
+/// Softmax backward in place over rows of a causal block: dp[r, j] := p[r, j] * (dp[r, j] - sum_k p[r, k] dp[r, k])
+/// over j < firstValid + r, 0 beyond.
+void seal_softmax_causal_backward(float *dp, const float *p, long rows, long stride, long firstValid);
+
+/// Cross-entropy over rows of logits[N, V] with targets[N]: loss[n] = lse - logits[n, target] (double), and
+/// in place logits[n, :] := scale * (softmax(logits[n, :]) - onehot(target)).
+void seal_cross_entropy_forward_backward(double *loss, float *logits, const int *targets, long N, long V, float scale);
