@@ -8,6 +8,7 @@
 //   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
 //   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
 //   SealGenerate               KV-cached, continuously batched sampling; chat prompt formats
+//   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
 //   seal                       the command-line program
 import PackageDescription
@@ -32,13 +33,15 @@ let package = Package(
         .target(name: "SealTokenizer"),
         .target(name: "SealModel", dependencies: ["SealKernels"]),
         .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
+        .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),
         .executableTarget(name: "seal", dependencies: [
-            "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealRuntime",
+            "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
+        .testTarget(name: "SealTrainTests", dependencies: ["SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.

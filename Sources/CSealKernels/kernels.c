@@ -175,3 +175,38 @@ void seal_cross_entropy_forward_backward(double *loss, float *logits, const int 
         row[t] -= scale;
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Optimizer
+
+SEAL_MULTIVERSION
+void seal_adamw(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2, float eps,
+                float wd, float bc1, float bc2sqrt) {
+    float decay = 1.0f - lr * wd, step = lr / bc1;
+    for (long i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = m[i] + (1.0f - b1) * (gi - m[i]);   // torch: exp_avg.lerp_(grad, 1 - beta1)
+        float vi = v[i] * b2 + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float denom = sqrtf(vi) / bc2sqrt + eps;
+        p[i] = p[i] * decay - step * mi / denom;
+    }
+}
+
+SEAL_MULTIVERSION
+double seal_sum_squares(const float *x, long n) {
+    double acc[8] = {0};
+    long i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+    double s = 0;
+    for (int l = 0; l < 8; l++) s += acc[l];
+    for (; i < n; i++) s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+SEAL_MULTIVERSION
+void seal_scale(float *x, long n, float s) {
+    for (long i = 0; i < n; i++) x[i] *= s;
+}

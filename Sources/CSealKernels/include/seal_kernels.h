@@ -44,3 +44,16 @@ void seal_softmax_causal_backward(float *dp, const float *p, long rows, long str
 /// Cross-entropy over rows of logits[N, V] with targets[N]: loss[n] = lse - logits[n, target] (double), and
 /// in place logits[n, :] := scale * (softmax(logits[n, :]) - onehot(target)).
 void seal_cross_entropy_forward_backward(double *loss, float *logits, const int *targets, long N, long V, float scale);
+
+// ---- optimizer ----
+
+/// One AdamW step with torch.optim.AdamW's semantics over n parameters:
+/// p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2; p -= (lr/bc1) * m / (sqrt(v)/bc2sqrt + eps).
+void seal_adamw(float *p, const float *g, float *m, float *v, long n, float lr, float b1, float b2, float eps,
+                float wd, float bc1, float bc2sqrt);
+
+/// Sum of squares of x[n], in double (for gradient norms).
+double seal_sum_squares(const float *x, long n);
+
+/// x[i] *= s.
+void seal_scale(float *x, long n, float s);

@@ -1,0 +1,160 @@
+import Foundation
+import XCTest
+import SealModel
+import SealTrain
+
+/// Training against transformers + PEFT (fixtures from scripts/fixtures/make_training_fixtures.py).
+///
+/// Tolerances: gradients per tensor within 1e-3 × that tensor's largest |entry| (the 1e-3 relative; the
+/// oracle itself is good to ~3e-6 in float32); losses within 1e-3 relative; adapters after 5 AdamW steps within
+/// 1e-3 × their largest |entry|.
+final class TrainingTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static func fx(_ p: String) -> URL { root.appendingPathComponent("Tests/Fixtures/training").appendingPathComponent(p) }
+
+    func json(_ p: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fx(p))) as! [String: Any]
+    }
+
+    /// The fixture's base model: the shared tinystories, or the random Qwen2 rebuilt from its spec.
+    func model(_ name: String) throws -> TransformerModel {
+        let m = try json("\(name)/model.json")
+        if let path = m["path"] as? String { return try TransformerModel.load(directory: Self.root.appendingPathComponent(path)) }
+        let spec = m["init"] as! [String: Any]
+        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-train-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cfg = dir.appendingPathComponent("cfg.json")
+        try JSONSerialization.data(withJSONObject: spec["config"]!).write(to: cfg)
+        _ = try TransformerModel.initDirectory(configURL: cfg, out: dir.appendingPathComponent("m"), seed: UInt64(spec["seed"] as! Int),
+                                               dtype: .f32, tokenizerDirectory: nil)
+        return try TransformerModel.load(directory: dir.appendingPathComponent("m"))
+    }
+
+    func sequences(_ list: [[String: Any]]) -> (ids: [[Int32]], targets: [[Bool]]) {
+        (list.map { ($0["ids"] as! [Int]).map(Int32.init) }, list.map { ($0["loss_mask"] as! [Int]).map { $0 == 1 } })
+    }
+
+    func tensor(_ f: SafeTensorsFile, _ name: String) -> [Float] {
+        let info = f.tensors[name]!
+        var out = [Float](repeating: 0, count: info.count)
+        out.withUnsafeMutableBufferPointer { f.read(info, into: $0.baseAddress!) }
+        return out
+    }
+
+    func assertClose(_ mine: UnsafeBufferPointer<Float>, _ ref: [Float], rel: Double, _ what: String,
+                     file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(mine.count, ref.count, what, file: file, line: line)
+        let scale = Double(ref.map { abs($0) }.max() ?? 0)
+        var worst = 0.0
+        for (a, b) in zip(mine, ref) { worst = max(worst, abs(Double(a) - Double(b))) }
+        XCTAssertLessThanOrEqual(worst, rel * max(scale, 1e-12), "\(what): max |Δ| \(worst), scale \(scale)", file: file, line: line)
+    }
+
+    // MARK: gradients
+
+    func checkLoRAGradients(_ name: String) throws {
+        let m = try model(name)
+        let lora = try PEFTAdapter.load(from: Self.fx("\(name)/adapter_init"), for: m)
+        XCTAssertEqual(lora.config.scale, 2.0)
+        let b = try json("\(name)/batch.json")
+        let (ids, targets) = sequences(b["sequences"] as! [[String: Any]])
+        let batch = TrainingBatch(sequences: ids, targets: targets)
+        XCTAssertEqual(batch.targetCount, b["n_loss_tokens"] as! Int)
+        let tw = TrainingWorkspace()
+        let r = try m.lossAndGradients(batch, lora: lora, fullGradients: nil, lossScale: 1 / Float(batch.targetCount), workspace: tw)
+        let ref = try SafeTensorsFile(path: Self.fx("\(name)/lora_grads.safetensors").path)
+        XCTAssertEqual(r.lossSum / Double(r.tokens), Double(tensor(ref, "loss")[0]), accuracy: 1e-5 * Double(tensor(ref, "loss")[0]))
+        for mod in lora.modules {
+            let (an, bn) = lora.peftNames(mod)
+            assertClose(UnsafeBufferPointer(start: lora.grads.pointer + mod.a, count: lora.config.rank * mod.inDim), tensor(ref, an), rel: 1e-3, an)
+            assertClose(UnsafeBufferPointer(start: lora.grads.pointer + mod.b, count: lora.config.rank * mod.outDim), tensor(ref, bn), rel: 1e-3, bn)
+        }
+    }
+
+    func checkFullGradients(_ name: String) throws {
+        let m = try model(name)
+        let b = try json("\(name)/batch.json")
+        let (ids, targets) = sequences(b["sequences"] as! [[String: Any]])
+        let batch = TrainingBatch(sequences: ids, targets: targets)
+        let grads = FloatBuffer(count: m.params.count)
+        let r = try m.lossAndGradients(batch, lora: nil, fullGradients: grads, lossScale: 1 / Float(batch.targetCount), workspace: TrainingWorkspace())
+        let ref = try SafeTensorsFile(path: Self.fx("\(name)/full_grads.safetensors").path)
+        XCTAssertEqual(r.lossSum / Double(r.tokens), Double(tensor(ref, "loss")[0]), accuracy: 1e-5 * Double(tensor(ref, "loss")[0]))
+        var names = Set(ref.tensors.keys); names.remove("loss")
+        for e in m.layout.entries {
+            XCTAssertTrue(names.remove(e.name) != nil, "oracle lacks \(e.name)")
+            assertClose(UnsafeBufferPointer(start: grads.pointer + e.offset, count: e.count), tensor(ref, e.name), rel: 1e-3, e.name)
+        }
+        XCTAssertTrue(names.isEmpty, "seal has no parameter for \(names)")
+    }
+
+    func testLoRAGradientsTinyStories() throws { try checkLoRAGradients("tinystories-656k") }
+    func testLoRAGradientsQwen2() throws { try checkLoRAGradients("qwen2-train") }
+    func testFullGradientsTinyStories() throws { try checkFullGradients("tinystories-656k") }
+    func testFullGradientsQwen2() throws { try checkFullGradients("qwen2-train") }
+
+    // MARK: trajectories
+
+    func trainConfig(_ c: [String: Any]) -> TrainConfig {
+        var t = TrainConfig()
+        t.learningRate = c["lr"] as! Double
+        t.steps = c["steps"] as? Int
+        t.weightDecay = c["weight_decay"] as! Double
+        t.schedule = LRSchedule(rawValue: c["schedule"] as! String)!
+        t.warmupSteps = c["warmup_steps"] as! Int
+        t.maxGradNorm = c["max_grad_norm"] as? Double
+        t.batchSize = c["micro_batch_size"] as! Int
+        t.gradAccum = c["grad_accum"] as! Int
+        t.eps = c["eps"] as! Double
+        return t
+    }
+
+    func runTrajectory(_ name: String, file: String, lora: Bool) throws {
+        let m = try model(name)
+        let tj = try json("\(name)/\(file)")
+        let cfg = trainConfig(tj["config"] as! [String: Any])
+        let adapter = lora ? try PEFTAdapter.load(from: Self.fx("\(name)/adapter_init"), for: m) : nil
+        let trainer = try Trainer(model: m, lora: adapter, config: cfg)
+        // The full-finetuning trajectory reuses trajectory.json's sequences (its "sequences" names that file).
+        let seqList = try tj["sequences"] as? [[String: Any]] ?? (json("\(name)/trajectory.json"))["sequences"] as! [[String: Any]]
+        let (ids, targets) = sequences(seqList)
+        let steps = tj["steps"] as! [[String: Any]]
+        for s in steps {
+            let i = s["step"] as! Int
+            let rows = s["sequences"] as! [Int]
+            let micro = stride(from: 0, to: rows.count, by: cfg.batchSize).map { j in
+                TrainingBatch(sequences: rows[j..<(j + cfg.batchSize)].map { ids[$0] }, targets: rows[j..<(j + cfg.batchSize)].map { targets[$0] })
+            }
+            let lr = cfg.learningRate * cfg.schedule.multiplier(step: i, totalSteps: cfg.steps!, warmupSteps: cfg.warmupSteps)
+            XCTAssertEqual(lr, s["lr"] as! Double, accuracy: 1e-12, "\(name) step \(i) learning rate")
+            let r = try trainer.step(micro, learningRate: lr, index: i)
+            XCTAssertEqual(r.tokens, s["n_loss_tokens"] as! Int)
+            XCTAssertEqual(r.loss, s["loss"] as! Double, accuracy: 1e-3 * (s["loss"] as! Double), "\(name) step \(i) loss")
+            XCTAssertEqual(r.gradNorm, s["grad_norm"] as! Double, accuracy: 1e-3 * (s["grad_norm"] as! Double), "\(name) step \(i) grad norm")
+        }
+        if let adapter, let final = tj["final"] as? String {
+            let ref = try SafeTensorsFile(path: Self.fx("\(name)/\(final)/adapter_model.safetensors").path)
+            for mod in adapter.modules {
+                let (an, bn) = adapter.peftNames(mod)
+                assertClose(UnsafeBufferPointer(start: adapter.params.pointer + mod.a, count: adapter.config.rank * mod.inDim), tensor(ref, an), rel: 1e-3, "final " + an)
+                assertClose(UnsafeBufferPointer(start: adapter.params.pointer + mod.b, count: adapter.config.rank * mod.outDim), tensor(ref, bn), rel: 1e-3, "final " + bn)
+            }
+        }
+        // Held-out log-likelihoods under the trained model (adapter unmerged, then merged into the base).
+        for h in tj["held_out"] as! [[String: Any]] {
+            let hid = (h["ids"] as! [Int]).map(Int32.init)
+            let ref = h["nll_final"] as! [Double]
+            let logits = try m.forward([hid], lora: adapter)
+            for t in 0..<(hid.count - 1) {
+                let row = Array(logits.row(t))
+                let mx = row.max()!
+                let lse = Double(mx) + log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) })
+                XCTAssertEqual(lse - Double(row[Int(hid[t + 1])]), ref[t], accuracy: 1e-3 * max(1, ref[t]), "\(name) held-out nll at \(t)")
+            }
+        }
+    }
+
+    func testLoRATrajectoryTinyStories() throws { try runTrajectory("tinystories-656k", file: "trajectory.json", lora: true) }
+    func testLoRATrajectoryQwen2() throws { try runTrajectory("qwen2-train", file: "trajectory.json", lora: true) }
+    func testFullTrajectoryQwen2() throws { try runTrajectory("qwen2-train", file: "full_trajectory.json", lora: false) }
+}
