@@ -40,6 +40,8 @@ public final class Generator: @unchecked Sendable {
     public let maxBatch: Int
     /// Token ids that end a completion: the model's EOS ids (config.json and generation_config.json).
     public var eosTokenIDs: Set<Int>
+    /// A LoRA adapter applied on top of the model (unmerged), or nil.
+    public var lora: LoRAAdapter?
     private let workspace = ForwardWorkspace()
 
     public init(model: TransformerModel, tokenizer: Tokenizer, maxBatch: Int = 16) {
@@ -96,7 +98,7 @@ public final class Generator: @unchecked Sendable {
                 }
             }
             if segments.isEmpty { break }
-            let logits = try model.forwardCached(segments, cache: cache, workspace: workspace)
+            let logits = try model.forwardCached(segments, cache: cache, lora: lora, workspace: workspace)
             for (row, seg) in segments.enumerated() {
                 var a = active[seg.slot]!
                 let (tok, lp) = sampler.sample(logits: logits.row(row), params: params,

@@ -3,6 +3,7 @@ import Foundation
 import SealGenerate
 import SealModel
 import SealTokenizer
+import SealTrain
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,9 +34,6 @@ struct GenerateCommand: ParsableCommand {
     func run() throws {
         try runtime.apply()
         try reportingErrors {
-            if adapter != nil {
-                throw GenerationError.invalid("--adapter: PEFT adapters are not supported yet (they arrive with `seal finetune`)")
-            }
             let prompts = try loadPrompts()
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
@@ -52,6 +50,7 @@ struct GenerateCommand: ParsableCommand {
                 if let eot = tok.tokenID(format.endOfTurn) { _ = eot }
             }
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
+            if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
             if chat, let format = ChatFormat.detect(tok), let eot = tok.tokenID(format.endOfTurn) { gen.eosTokenIDs.insert(eot) }
             params.stop = stop
             let requests = texts.map { GenerationRequest(prompt: tok.encode($0).map(Int32.init), samples: samples) }

@@ -3,6 +3,7 @@ import Foundation
 import SealKernels
 import SealModel
 import SealTokenizer
+import SealTrain
 
 /// Reads a text argument or file, naming the file when it cannot be read.
 func readText(text: String?, file: String?) throws -> String {
@@ -27,6 +28,7 @@ struct ScoreCommand: ParsableCommand {
         discussion: "The text is tokenized as HF's tokenizer(text) does (special tokens recognised, BOS added where the tokenizer adds it); token t ≥ 1 is scored given tokens 0..t-1, in nats.")
     @Option(help: "Model directory.") var model: String
     @Option(help: "File with the text to score.") var textFile: String
+    @Option(help: "PEFT adapter applied on top of the model.") var adapter: String?
     @Flag(help: "Print one JSON object.") var json = false
     @OptionGroup var runtime: RuntimeOptions
 
@@ -38,7 +40,8 @@ struct ScoreCommand: ParsableCommand {
             let tok = try Tokenizer(directory: dir)
             let text = try readText(text: nil, file: textFile)
             let ids = tok.encode(text)
-            let nll = try m.tokenNLL(ids.map(Int32.init))
+            let lora = try adapter.map { try PEFTAdapter.load(from: URL(fileURLWithPath: $0), for: m) }
+            let nll = try m.tokenNLL(ids.map(Int32.init), lora: lora)
             let mean = nll.isEmpty ? 0 : nll.reduce(0, +) / Double(nll.count)
             if json {
                 printJSON(["token_ids": ids, "token_nll": nll, "mean_nll": mean, "tokens": ids.count])

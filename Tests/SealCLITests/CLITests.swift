@@ -4,7 +4,8 @@ import SealKernels
 
 /// The `seal` program as a user runs it: every error is a message naming the file and a non-zero exit, never a
 /// crash (a crash would exit by signal, which `terminationReason` reports as `.uncaughtSignal`).
-final class CLITests: XCTestCase {
+/// Runs the built seal binary.
+struct CLIHarness {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")
     static var tiny: String { shared.appendingPathComponent("models/tinystories-656k").path }
@@ -44,6 +45,16 @@ final class CLITests: XCTestCase {
         try! FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }
+
+}
+
+final class CLITests: XCTestCase {
+    let cli = CLIHarness()
+    static var tiny: String { CLIHarness.tiny }
+    static var root: URL { CLIHarness.root }
+    static var binary: URL { CLIHarness.binary }
+    func seal(_ args: [String], env: [String: String] = [:]) throws -> CLIHarness.Result { try cli.seal(args, env: env) }
+    func tmp(_ tag: String) -> URL { cli.tmp(tag) }
 
     func testModelInfoJSONAndBLASCore() throws {
         let r = try seal(["model", "info", Self.tiny, "--json"])
