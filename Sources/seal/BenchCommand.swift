@@ -8,7 +8,7 @@ import SealModel
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks: sgemm ceiling and forward-pass throughput.",
-        subcommands: [Sgemm.self, Forward.self, Generate.self])
+        subcommands: [Sgemm.self, Forward.self, Generate.self, Train.self])
 
     /// The sgemm ceiling: the best GFLOP/s of square float32 products on this machine and thread count.
     static func sgemmCeiling(size n: Int = 2048, repeats: Int = 5) -> Double {

@@ -41,7 +41,7 @@ struct CLIHarness {
     }
 
     func tmp(_ tag: String) -> URL {
-        let u = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-cli-\(tag)-\(UUID().uuidString)")
+        let u = scratchRoot.appendingPathComponent("seal-cli-\(tag)-\(UUID().uuidString)")
         try! FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
         return u
     }

@@ -17,7 +17,7 @@ func loadFixture(_ name: String) throws -> [String: Any] {
 /// The model directory a fixture was made on (random models rebuilt from their recorded spec).
 func fixtureModel(_ fx: [String: Any]) throws -> URL {
     guard let spec = fx["init"] as? [String: Any] else { return Repo.tiny }
-    let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-gen-\(UUID().uuidString)")
+    let dir = scratchRoot.appendingPathComponent("seal-gen-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     let cfg = dir.appendingPathComponent("cfg.json")
     try JSONSerialization.data(withJSONObject: spec["config"]!).write(to: cfg)

@@ -16,7 +16,7 @@ func loadJSON(_ url: URL) throws -> [String: Any] {
 }
 
 func temporaryDirectory(_ tag: String) -> URL {
-    let u = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-test-\(tag)-\(UUID().uuidString)")
+    let u = scratchRoot.appendingPathComponent("seal-test-\(tag)-\(UUID().uuidString)")
     try! FileManager.default.createDirectory(at: u, withIntermediateDirectories: true)
     return u
 }

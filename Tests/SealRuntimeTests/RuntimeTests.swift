@@ -15,7 +15,7 @@ final class RuntimeTests: XCTestCase {
     }
 
     func testHDF5RoundTrip() throws {
-        let path = NSTemporaryDirectory() + "seal-h5-\(UUID().uuidString).h5"
+        let path = scratchRoot.appendingPathComponent("seal-h5-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {
             let f = try HDF5File(creating: path)

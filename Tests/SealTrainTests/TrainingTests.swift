@@ -21,7 +21,7 @@ final class TrainingTests: XCTestCase {
         let m = try json("\(name)/model.json")
         if let path = m["path"] as? String { return try TransformerModel.load(directory: Self.root.appendingPathComponent(path)) }
         let spec = m["init"] as! [String: Any]
-        let dir = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("seal-train-\(UUID().uuidString)")
+        let dir = scratchRoot.appendingPathComponent("seal-train-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cfg = dir.appendingPathComponent("cfg.json")
         try JSONSerialization.data(withJSONObject: spec["config"]!).write(to: cfg)
