@@ -14,5 +14,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 # Debian's torch lives in the system interpreter's dist-packages: the venv must be built on /usr/bin/python3.
 /usr/bin/python3 -m venv --system-site-packages .venv
-# accelerate is pinned so that pip keeps Debian's CPU torch 1.13 instead of pulling a multi-GB CUDA wheel.
-.venv/bin/pip install -q transformers==4.47.1 peft==0.12.0 accelerate==0.33.0 tokenizers safetensors
+# Debian's torch reports its version as 1.13.0a0, a pre-release that pip does not count as satisfying PEFT's
+# "torch>=1.13": PEFT and accelerate go in without dependency resolution (their other needs are listed), so pip
+# keeps Debian's CPU torch instead of downloading a multi-GB CUDA wheel.
+.venv/bin/pip install -q transformers==4.47.1 tokenizers safetensors huggingface_hub psutil pyyaml tqdm
+.venv/bin/pip install -q --no-deps peft==0.12.0 accelerate==0.33.0

@@ -17,7 +17,7 @@ struct Seal: ParsableCommand {
         commandName: "seal",
         abstract: "Self-Adapting Language Models (SEAL) on CPUs and HPC clusters.",
         subcommands: [ModelCommand.self, ScoreCommand.self, GenerateCommand.self, FinetuneCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-                      BenchCommand.self])
+                      BenchCommand.self, DebugCommand.self])
 }
 
 /// Options every compute command takes.

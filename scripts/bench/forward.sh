@@ -2,12 +2,13 @@
 # Forward-pass benchmark: seal beside PyTorch (transformers) on a Qwen2.5-0.5B-shaped model, 512 tokens, the same
 # thread count, with the sgemm ceiling measured in the same run. Usage: scripts/bench/forward.sh [THREADS] [CONFIG]
 set -euo pipefail
+# ORACLE_PY picks the Python whose torch is the baseline (default: the venv of scripts/oracle-venv.sh).
 cd "$(dirname "$0")/../.."
 THREADS=${1:-$(nproc)}
 CONFIG=${2:-../shared/models/configs/qwen2.5-0.5b.json}
 TOKENS=${TOKENS:-512}
 seal_json=$(.build/release/seal bench forward --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS")
-torch_json=$(.venv/bin/python scripts/bench/torch_forward.py --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS" 2>/dev/null | tail -n 1)
+torch_json=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_forward.py --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS" 2>/dev/null | tail -n 1)
 python3 - "$seal_json" "$torch_json" <<'PY'
 import json, sys
 s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])

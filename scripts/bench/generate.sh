@@ -4,11 +4,12 @@
 # fraction of the memory-bandwidth bound (weight bytes per token / bandwidth measured in the same run).
 # Usage: scripts/bench/generate.sh [THREADS] [CONFIG]
 set -euo pipefail
+# ORACLE_PY picks the Python whose torch is the baseline (default: the venv of scripts/oracle-venv.sh).
 cd "$(dirname "$0")/../.."
 THREADS=${1:-$(nproc)}
 CONFIG=${2:-../shared/models/configs/qwen2.5-0.5b.json}
 seal_json=$(.build/release/seal bench generate --config "$CONFIG" --threads "$THREADS")
-torch_json=$(.venv/bin/python scripts/bench/torch_generate.py --config "$CONFIG" --threads "$THREADS" 2>/dev/null | tail -n 1)
+torch_json=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_generate.py --config "$CONFIG" --threads "$THREADS" 2>/dev/null | tail -n 1)
 python3 - "$seal_json" "$torch_json" <<'PY'
 import json, sys
 s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])

@@ -18,8 +18,7 @@ a = ap.parse_args()
 torch.set_num_threads(a.threads)
 cfg = AutoConfig.from_pretrained(a.config)
 cfg.torch_dtype = torch.float32
-with torch.device("cpu"):
-    model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.float32)
+model = AutoModelForCausalLM.from_config(cfg, torch_dtype=torch.float32)
 model.eval()
 ids = torch.tensor([[(i * 7919) % cfg.vocab_size for i in range(a.tokens)]])
 best = float("inf")

@@ -4,12 +4,13 @@
 # matrix throughput as a fraction of the sgemm ceiling measured in the same run; peak memory of each process.
 # Usage: scripts/bench/train.sh [THREADS] [CONFIG]
 set -euo pipefail
+# ORACLE_PY picks the Python whose torch is the baseline (default: the venv of scripts/oracle-venv.sh).
 cd "$(dirname "$0")/../.."
 THREADS=${1:-$(nproc)}
 CONFIG=${2:-../shared/models/configs/qwen2.5-0.5b.json}
 for MODE in lora full; do
   s=$(.build/release/seal bench train --config "$CONFIG" --mode $MODE --threads "$THREADS")
-  t=$(.venv/bin/python scripts/bench/torch_train.py --config "$CONFIG" --mode $MODE --threads "$THREADS" 2>/dev/null | tail -n 1)
+  t=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_train.py --config "$CONFIG" --mode $MODE --threads "$THREADS" 2>/dev/null | tail -n 1)
   python3 - "$s" "$t" <<'PY'
 import json, sys
 s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
