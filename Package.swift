@@ -10,6 +10,8 @@
 //   SealGenerate               KV-cached, continuously batched sampling; chat prompt formats
 //   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
+//   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
+//   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
 //   seal                       the command-line program
 import PackageDescription
 
@@ -34,7 +36,8 @@ let package = Package(
         .target(name: "SealModel", dependencies: ["SealKernels"]),
         .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
-        .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5"]),
+        .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
+
         .executableTarget(name: "seal", dependencies: [
             "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

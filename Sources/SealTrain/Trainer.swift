@@ -59,16 +59,19 @@ public struct StepLog: Sendable {
 public final class Trainer: @unchecked Sendable {
     public let model: TransformerModel
     public let lora: LoRAAdapter?
-    public let config: TrainConfig
-    public let workspace = TrainingWorkspace()
+    /// May change between runs of the same trainer (an inner loop whose self-edit chose its own recipe).
+    public var config: TrainConfig
+    public let workspace: TrainingWorkspace
     let fullGrads: FloatBuffer?
     let optimizer: AdamW
     /// Called after the gradients of a step are complete and before clipping: the place where data-parallel runs
     /// allreduce them. Receives the gradient buffer and the step's local target count; returns the global count.
     public var gradientHook: ((FloatBuffer, Int) throws -> Int)?
 
-    public init(model: TransformerModel, lora: LoRAAdapter?, config: TrainConfig) throws {
+    public init(model: TransformerModel, lora: LoRAAdapter?, config: TrainConfig,
+                workspace: TrainingWorkspace = TrainingWorkspace()) throws {
         try config.validate()
+        self.workspace = workspace
         self.model = model
         self.lora = lora
         self.config = config
@@ -113,6 +116,7 @@ public final class Trainer: @unchecked Sendable {
     /// Trains on `rows`; calls `onStep` after every optimizer step. Throws on a non-finite loss or gradient before
     /// applying that step's update.
     public func train(_ rows: [EncodedExample], onStep: (StepLog) -> Void = { _ in }) throws {
+        try config.validate()
         let total = totalSteps(rows: rows.count)
         let perStep = config.batchSize * config.gradAccum
         let order = rowOrder(rows: rows.count, count: config.steps != nil ? total * perStep : Int((Double(rows.count) * config.epochs).rounded(.up)))
@@ -155,6 +159,8 @@ public final class Trainer: @unchecked Sendable {
         let loss = tokens > 0 ? lossSum / Double(tokens) : 0
         let norm = config.maxGradNorm.map { clipGradients(g, maxNorm: $0) } ?? gradientNorm(g)
         guard loss.isFinite, norm.isFinite else { throw TrainingError.nonFinite(step: index + 1, loss: loss, gradNorm: norm) }
+        optimizer.beta1 = config.beta1; optimizer.beta2 = config.beta2
+        optimizer.eps = config.eps; optimizer.weightDecay = config.weightDecay
         optimizer.step(params: trainable, grads: g, lr: lr)
         return (loss, tokens, norm)
     }

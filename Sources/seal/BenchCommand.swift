@@ -27,11 +27,27 @@ struct BenchCommand: ParsableCommand {
     struct Sgemm: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Measure the sgemm ceiling (GFLOP/s).")
         @Option(help: "Matrix size.") var size = 2048
+        @Option(help: "Shapes M,N,K[,t] to time as C[M,N] = A[M,K] · op(B) (t: B stored [N,K] and transposed, as weights are).")
+        var shape: [String] = []
         @OptionGroup var runtime: RuntimeOptions
         func run() throws {
             try runtime.apply()
             let g = BenchCommand.sgemmCeiling(size: size)
-            printJSON(["sgemm_gflops": g, "size": size, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName])
+            var shapes: [[String: Any]] = []
+            for s in shape {
+                let p = s.split(separator: ",")
+                guard p.count >= 3, let m = Int(p[0]), let n = Int(p[1]), let k = Int(p[2]) else { throw ValidationError("--shape M,N,K[,t]") }
+                let t = p.count > 3 && p[3] == "t"
+                let a = FloatBuffer(count: m * k), b = FloatBuffer(count: n * k), c = FloatBuffer(count: m * n)
+                var best = Double.infinity
+                for _ in 0..<5 {
+                    let t0 = KernelStats.now()
+                    sgemm(transB: t, M: m, N: n, K: k, A: a.pointer, lda: k, B: b.pointer, ldb: t ? k : n, C: c.pointer, ldc: n)
+                    best = min(best, KernelStats.now() - t0)
+                }
+                shapes.append(["shape": s, "gflops": 2 * Double(m * n * k) / best / 1e9])
+            }
+            printJSON(["sgemm_gflops": g, "size": size, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName, "shapes": shapes])
         }
     }
 
