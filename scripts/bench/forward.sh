@@ -8,7 +8,7 @@ THREADS=${1:-$(nproc)}
 CONFIG=${2:-../shared/models/configs/qwen2.5-0.5b.json}
 TOKENS=${TOKENS:-512}
 seal_json=$(.build/release/seal bench forward --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS")
-torch_json=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_forward.py --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS" 2>/dev/null | tail -n 1)
+torch_json=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_forward.py --config "$CONFIG" --tokens "$TOKENS" --threads "$THREADS" 2>>"${BENCH_LOG:-/tmp/seal-bench-torch.log}" | tail -n 1) || { echo "the PyTorch side failed: see ${BENCH_LOG:-/tmp/seal-bench-torch.log}" >&2; exit 1; }
 python3 - "$seal_json" "$torch_json" <<'PY'
 import json, sys
 s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])

@@ -10,7 +10,7 @@ THREADS=${1:-$(nproc)}
 CONFIG=${2:-../shared/models/configs/qwen2.5-0.5b.json}
 for MODE in lora full; do
   s=$(.build/release/seal bench train --config "$CONFIG" --mode $MODE --threads "$THREADS")
-  t=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_train.py --config "$CONFIG" --mode $MODE --threads "$THREADS" 2>/dev/null | tail -n 1)
+  t=$(${ORACLE_PY:-.venv/bin/python} scripts/bench/torch_train.py --config "$CONFIG" --mode $MODE --threads "$THREADS" 2>>"${BENCH_LOG:-/tmp/seal-bench-torch.log}" | tail -n 1) || { echo "the PyTorch side failed: see ${BENCH_LOG:-/tmp/seal-bench-torch.log}" >&2; exit 1; }
   python3 - "$s" "$t" <<'PY'
 import json, sys
 s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
