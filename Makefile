@@ -34,16 +34,20 @@ test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-swift-testing
 
-# Benchmarks (not tests): forward throughput on a Qwen2.5-0.5B-shaped model beside PyTorch.
+# Benchmarks (not tests): a Qwen2.5-0.5B-shaped model beside transformers / PEFT, same threads.
 bench: build
 	scripts/oracle-venv.sh
 	scripts/bench/forward.sh
+	scripts/bench/generate.sh
+	scripts/bench/train.sh
 
 # Regenerates the committed oracle fixtures with transformers (needs the venv; not part of the tests).
 fixtures: build
 	scripts/oracle-venv.sh
 	.venv/bin/python scripts/fixtures/make_model_fixtures.py
 	.venv/bin/python scripts/fixtures/make_tokenizer_fixtures.py
+	.venv/bin/python scripts/fixtures/make_generation_fixtures.py
+	.venv/bin/python scripts/fixtures/make_training_fixtures.py
 
 clean:
 	rm -rf .build $(RUN_DIR)
