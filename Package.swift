@@ -37,15 +37,18 @@ let package = Package(
         .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
+        .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
+        .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime",
+            "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
         .testTarget(name: "SealTrainTests", dependencies: ["SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealGenerate", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
         .testTarget(name: "SealCLITests", dependencies: ["seal", "SealKernels"]),

@@ -1,0 +1,75 @@
+import Foundation
+import SealGenerate
+import SealModel
+import SealTokenizer
+import SealTrain
+
+/// A context the policy writes self-edits about (a passage, an ARC task), with the engine's estimate of what its
+/// inner loops cost (used to balance ranks).
+public struct ContextInfo: Sendable, Equatable {
+    public var id: String
+    public var cost: Double
+    public init(id: String, cost: Double) { self.id = id; self.cost = cost }
+}
+
+/// What a self-edit becomes in the inner loop: training rows and, where the self-edit chose them, hyperparameters.
+public struct InnerLoopPlan: Sendable {
+    public var rows: [TextExample]
+    public var lossOn: LossOn
+    /// Overrides of the run's inner-loop recipe (few-shot ARC self-edits choose their own).
+    public var learningRate: Double?
+    public var epochs: Double?
+    public init(rows: [TextExample], lossOn: LossOn = .all, learningRate: Double? = nil, epochs: Double? = nil) {
+        self.rows = rows; self.lossOn = lossOn; self.learningRate = learningRate; self.epochs = epochs
+    }
+}
+
+/// A self-edit the model wrote that cannot be used (does not parse, yields no training data, is over budget).
+/// It is data, not a failure: it earns reward 0 and is recorded with this reason, and the run goes on.
+public struct InvalidSelfEdit: Error, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// One graded question (or task output) of an evaluation.
+public struct GradedItem: Sendable {
+    public var question: String
+    public var gold: String
+    public var prediction: String
+    public var correct: Bool
+    public init(question: String, gold: String, prediction: String, correct: Bool) {
+        self.question = question; self.gold = gold; self.prediction = prediction; self.correct = correct
+    }
+}
+
+/// A model's score on one context's task.
+public struct Evaluation: Sendable {
+    /// The reward signal: accuracy, or a continuous proxy; higher is better.
+    public var score: Double
+    public var items: [GradedItem]
+    public init(score: Double, items: [GradedItem]) { self.score = score; self.items = items }
+}
+
+/// The model being scored: the current policy weights, optionally with an inner-loop adapter on top.
+public struct ScoredModel {
+    public var model: TransformerModel
+    public var lora: LoRAAdapter?
+    public var tokenizer: Tokenizer
+    public var generator: Generator
+}
+
+/// What a domain supplies to the ReSTEM engine. A domain never touches MPI or HDF5: the engine shards, gathers,
+/// records and writes; the domain only knows its contexts, prompts, data and grading.
+public protocol SelfEditDomain: AnyObject {
+    /// Contexts of a split ("train" for ReSTEM rounds, "eval" for the held-out evaluation).
+    func contexts(split: String) throws -> [ContextInfo]
+    /// The prompt the policy completes to write a self-edit for this context (before tokenization).
+    func selfEditPrompt(contextID: String) throws -> String
+    /// The inner loop's training data (and recipe) for a self-edit; throws InvalidSelfEdit when unusable.
+    func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan
+    /// Scores a model on the context's downstream task.
+    func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation
+    /// The supervised pair that reinforces a kept self-edit.
+    func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample
+}

@@ -1,0 +1,139 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import SealKernels
+import SealModel
+import SealRuntime
+import SealTrain
+
+extension ReSTEMEngine {
+    /// Where round n's policy update is checkpointed: `<run>.ckpt/round_NNN/` (a PEFT adapter), or a
+    /// `round_NNN.empty` marker when nothing was kept. Written to a temporary name and renamed, so a checkpoint
+    /// either exists whole or not at all.
+    func checkpointURL(_ out: String, round: Int) -> URL {
+        URL(fileURLWithPath: out + ".ckpt").appendingPathComponent(String(format: "round_%03d", round))
+    }
+
+    func saveCheckpoint(_ adapter: LoRAAdapter?, out: String, round: Int) throws {
+        let final = checkpointURL(out, round: round)
+        let fm = FileManager.default
+        try fm.createDirectory(at: final.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let empty = URL(fileURLWithPath: final.path + ".empty")
+        try? fm.removeItem(at: final)
+        try? fm.removeItem(at: empty)
+        guard let adapter else {
+            try Data().write(to: empty, options: .atomic)
+            return
+        }
+        let tmp = URL(fileURLWithPath: final.path + ".tmp-\(getpid())")
+        try? fm.removeItem(at: tmp)
+        try PEFTAdapter.save(adapter, to: tmp, baseModel: modelDir.path)
+        try fm.moveItem(at: tmp, to: final)
+    }
+
+    /// Applies round n's policy update to the policy held in memory.
+    func applyUpdate(_ adapter: LoRAAdapter?, round: Int) throws {
+        guard let adapter else { return }
+        adapter.merge(into: policy)
+    }
+
+    /// Reloads the base weights (ReSTEM as published trains every improve step from the base model).
+    func reloadBase() throws {
+        let base = try TransformerModel.load(directory: modelDir)
+        policy.params.pointer.update(from: base.params.pointer, count: policy.params.count)
+    }
+
+    /// Runs the ReSTEM rounds, writing `out` (HDF5, rank 0) and checkpoints beside it. A run started again with the
+    /// same command resumes after its last completed round; with a different configuration it is an error unless
+    /// `overwrite` is set.
+    public func train(out: String, overwrite: Bool) throws {
+        let rounds = config.int("run.rounds")
+        var metrics: MetricsFile? = nil
+        var completed: [Int] = []
+        if mpi.isRoot {
+            if FileManager.default.fileExists(atPath: out) && !overwrite {
+                let (m, done) = try MetricsFile.resume(path: out)
+                guard try m.config == config.json else {
+                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                }
+                metrics = m
+                completed = done.sorted()
+            } else {
+                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
+                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"),
+                                                 worldSize: mpi.size, model: modelDir.path, overwrite: overwrite)
+            }
+        }
+        let doneBytes = try mpi.broadcast(try JSONEncoder().encode(completed).map { $0 })
+        completed = try JSONDecoder().decode([Int].self, from: Data(doneBytes))
+        var next = 0
+        while completed.contains(next) { next += 1 }
+        // Replay the completed rounds' updates from their checkpoints (every rank reads them).
+        for r in 0..<next {
+            let url = checkpointURL(out, round: r)
+            if FileManager.default.fileExists(atPath: url.path) {
+                if config.bool("run.restart_from_base") { try reloadBase() }
+                try applyUpdate(try PEFTAdapter.load(from: url, for: policy), round: r)
+            } else if !FileManager.default.fileExists(atPath: url.path + ".empty") {
+                throw EngineError("round \(r) is complete in \(out) but its checkpoint \(url.path) is missing")
+            }
+        }
+        if next > 0 && mpi.isRoot { log("resuming \(out) after round \(next - 1)") }
+        for round in next..<max(next, rounds) {
+            try runRound(round, out: out, metrics: metrics)
+        }
+        try metrics?.finish()
+    }
+
+    /// One ReSTEM round (see the type's documentation).
+    func runRound(_ round: Int, out: String, metrics: MetricsFile?) throws {
+        var times = PhaseTimes()
+        let roundStart = Self.now()
+        let contexts = try domain.contexts(split: "train")
+        let shards = shard(contexts, ranks: mpi.size)
+        let mine = shards[mpi.rank]
+        let local = try localSamples(mine, round: round, times: &times)
+        // Test hook: SEAL_DEBUG_KILL_IN_ROUND=n makes rank 0 die by SIGKILL in the middle of round n (after its
+        // inner loops, before the round is recorded), as a preempted or OOM-killed job would.
+        if mpi.isRoot, let k = ProcessInfo.processInfo.environment["SEAL_DEBUG_KILL_IN_ROUND"], Int(k) == round {
+            raise(SIGKILL)
+        }
+
+        var t0 = Self.now()
+        let gathered = try mpi.gather(try JSONEncoder().encode(local).map { $0 })
+        var all: [SampleRecord] = []
+        var keptBytes: [UInt8] = []
+        if mpi.isRoot, let gathered {
+            for blob in gathered { all += try JSONDecoder().decode([SampleRecord].self, from: Data(blob)) }
+            all.sort { ($0.contextID, $0.sampleIndex) < ($1.contextID, $1.sampleIndex) }
+            keptBytes = try JSONEncoder().encode(keep(all)).map { $0 }
+        }
+        keptBytes = try mpi.broadcast(keptBytes)
+        times.comm += Self.now() - t0
+        let kept = try JSONDecoder().decode([SampleRecord].self, from: Data(keptBytes))
+        let pairs = try kept.map { try domain.reinforcementPair(contextID: $0.contextID, selfEdit: $0.selfEdit) }
+
+        if config.bool("run.restart_from_base") { try reloadBase() }
+        let (steps, adapter) = try policyUpdate(pairs, round: round, times: &times)
+
+        t0 = Self.now()
+        if mpi.isRoot, let metrics {
+            try saveCheckpoint(adapter, out: out, round: round)
+            let keptKeys = Set(kept.map { "\($0.contextID)#\($0.sampleIndex)" })
+            for i in all.indices { all[i].kept = keptKeys.contains("\(all[i].contextID)#\(all[i].sampleIndex)") }
+            let mean = all.isEmpty ? 0 : all.map(\.reward).reduce(0, +) / Double(all.count)
+            try metrics.writeRound(round, samples: all, sftSteps: steps, attributes: [
+                "seconds_sampling": times.sampling, "seconds_inner": times.inner, "seconds_comm": times.comm,
+                "seconds_sft": times.sft, "seconds_total": Self.now() - roundStart,
+                "mean_reward": mean, "world_size": Double(mpi.size),
+            ])
+            log(String(format: "round %d: %d self-edits on %d contexts, mean reward %.4f, kept %d, %d SFT steps, %.1f s",
+                       round, all.count, contexts.count, mean, kept.count, steps.count, Self.now() - roundStart))
+        }
+        times.io += Self.now() - t0
+        // Every rank waits for the checkpoint before the policy moves on (a kill after this point resumes here).
+        try mpi.barrier()
+        try applyUpdate(adapter, round: round)
+    }
+}

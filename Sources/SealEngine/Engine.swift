@@ -1,0 +1,82 @@
+import Foundation
+import SealGenerate
+import SealKernels
+import SealModel
+import SealRuntime
+import SealTokenizer
+import SealTrain
+
+/// The keys every ReSTEM run has, whatever its domain (domains add their own).
+public enum EngineConfig {
+    public static let allTargets: TOMLValue = .array(LoRATarget.allCases.map { .string($0.rawValue) })
+    public static let schema: [ConfigKey] = [
+        ConfigKey("model.path", .string, .string(""), "HuggingFace model directory of the starting policy."),
+        ConfigKey("model.chat", .bool, .bool(false), "Wrap self-edit prompts in the model's chat format (instruct models)."),
+        ConfigKey("run.seed", .int, .int(0), "Run seed: every sample's seed derives from (seed, round, context id, sample index)."),
+        ConfigKey("run.rounds", .int, .int(2), "ReSTEM rounds (0: evaluation only)."),
+        ConfigKey("run.restart_from_base", .bool, .bool(false), "true: each round's SFT starts from the base model (ReSTEM as published); false: from the last round's policy (SEAL's code)."),
+        ConfigKey("run.threads", .int, .int(0), "Threads per rank (0: SLURM_CPUS_PER_TASK or all cores)."),
+        ConfigKey("sampling.samples", .int, .int(5), "Self-edits sampled per context."),
+        ConfigKey("sampling.temperature", .double, .double(1.0), "Sampling temperature of self-edits."),
+        ConfigKey("sampling.top_p", .double, .double(0.95), "Nucleus mass of self-edit sampling."),
+        ConfigKey("sampling.max_new_tokens", .int, .int(256), "Longest self-edit in tokens."),
+        ConfigKey("sampling.batch", .int, .int(16), "Sequences decoded together."),
+        ConfigKey("inner.lora_rank", .int, .int(32), "LoRA rank of the inner loop."),
+        ConfigKey("inner.lora_alpha", .double, .double(64), "LoRA alpha of the inner loop (scale alpha/rank)."),
+        ConfigKey("inner.lora_targets", .strings, .array([.string("q_proj"), .string("v_proj")]), "Projections the inner loop adapts."),
+        ConfigKey("inner.lr", .double, .double(1e-3), "Inner-loop learning rate."),
+        ConfigKey("inner.epochs", .double, .double(10), "Inner-loop epochs over the self-edit's rows."),
+        ConfigKey("inner.batch_size", .int, .int(1), "Inner-loop rows per step."),
+        ConfigKey("inner.schedule", .string, .string("linear"), "Inner-loop schedule: constant, linear or cosine."),
+        ConfigKey("inner.max_length", .int, .int(2048), "Inner-loop rows are cut to this many tokens."),
+        ConfigKey("inner.repeats", .int, .int(3), "Inner loops per self-edit (different LoRA seeds); the reward is their mean."),
+        ConfigKey("reward.kind", .string, .string("adapted"), "adapted: the adapted model's score; gain: adapted minus the un-adapted score."),
+        ConfigKey("filter.mode", .string, .string("top1"), "Which self-edits ReSTEM keeps: top1 (best per context), threshold, positive_gain."),
+        ConfigKey("filter.threshold", .double, .double(0.0), "With filter.mode = threshold: keep rewards strictly above this."),
+        ConfigKey("sft.lora_rank", .int, .int(64), "LoRA rank of the policy update."),
+        ConfigKey("sft.lora_alpha", .double, .double(128), "LoRA alpha of the policy update."),
+        ConfigKey("sft.lora_targets", .strings, allTargets, "Projections the policy update adapts."),
+        ConfigKey("sft.lr", .double, .double(3e-4), "Policy-update learning rate."),
+        ConfigKey("sft.epochs", .double, .double(2), "Policy-update epochs over the kept pairs."),
+        ConfigKey("sft.micro_batch", .int, .int(1), "Kept pairs per micro-batch (the unit of data-parallel work)."),
+        ConfigKey("sft.batch", .int, .int(4), "Kept pairs per optimizer step."),
+        ConfigKey("sft.schedule", .string, .string("linear"), "Policy-update schedule."),
+        ConfigKey("sft.max_grad_norm", .double, .double(1.0), "Policy-update gradient clipping (0: none)."),
+    ]
+}
+
+/// A failure of the run itself (not of a self-edit, which is data).
+public struct EngineError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ m: String) { message = m }
+    public var description: String { message }
+}
+
+/// Deterministic seeds: a pure function of the run seed and the coordinates of the work, so that which rank does
+/// the work, and in which order, cannot change it.
+public enum Seeds {
+    public static func key(_ parts: [UInt64]) -> UInt64 {
+        var h: UInt64 = 0x5EA1_5EA1_5EA1_5EA1
+        for p in parts { h = CounterRNG.mix(h ^ CounterRNG.mix(p)) }
+        return h
+    }
+    /// FNV-1a of a string's UTF-8 (context ids).
+    public static func hash(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
+    }
+}
+
+/// Assigns contexts to ranks, balanced by cost: longest-processing-time first (ties by id), each to the currently
+/// least-loaded rank (ties to the lowest rank). Deterministic, and the work of a context does not depend on it.
+public func shard(_ contexts: [ContextInfo], ranks: Int) -> [[ContextInfo]] {
+    var load = [Double](repeating: 0, count: ranks)
+    var out = [[ContextInfo]](repeating: [], count: ranks)
+    for c in contexts.sorted(by: { $0.cost > $1.cost || ($0.cost == $1.cost && $0.id < $1.id) }) {
+        let r = load.indices.min { load[$0] < load[$1] || (load[$0] == load[$1] && $0 < $1) }!
+        out[r].append(c)
+        load[r] += c.cost
+    }
+    return out
+}

@@ -1,0 +1,114 @@
+import Foundation
+import SealGenerate
+import SealKernels
+import SealModel
+import SealRuntime
+import SealTokenizer
+import SealTrain
+
+/// The ReSTEM outer loop over a domain, SPMD over MPI ranks.
+///
+/// One round: contexts are sharded over ranks; each rank samples K self-edits per context with the current
+/// policy and scores each by R inner loops (LoRA reset between); the records gather to rank 0, which keeps the
+/// rewarded self-edits and broadcasts them; every rank then computes gradients on its share of fixed micro-batches
+/// of the kept pairs, the gradients are summed exactly (order-independent fixed point) across ranks, and every rank
+/// applies the same AdamW step — so every rank holds the same policy, whatever the rank count. Rank 0 writes the
+/// round to HDF5 and checkpoints the policy update before the next round starts.
+public final class ReSTEMEngine {
+    public let domain: SelfEditDomain
+    public let config: ResolvedConfig
+    public let mpi: MPIRuntime
+    public private(set) var policy: TransformerModel
+    public let tokenizer: Tokenizer
+    let modelDir: URL
+    let trainWorkspace = TrainingWorkspace()
+    /// Progress lines (rank 0 only), e.g. to stdout.
+    public var log: (String) -> Void = { print($0) }
+
+    public init(domain: SelfEditDomain, config: ResolvedConfig, mpi: MPIRuntime) throws {
+        self.domain = domain
+        self.config = config
+        self.mpi = mpi
+        let path = config.string("model.path")
+        if path.isEmpty { throw EngineError("model.path is not set (config key model.path or --set model.path=DIR)") }
+        modelDir = URL(fileURLWithPath: path)
+        policy = try TransformerModel.load(directory: modelDir)
+        tokenizer = try Tokenizer(directory: modelDir)
+        for key in ["filter.mode", "reward.kind", "inner.schedule", "sft.schedule"] { _ = key }
+        guard ["top1", "threshold", "positive_gain"].contains(config.string("filter.mode")) else {
+            throw EngineError("filter.mode must be top1, threshold or positive_gain")
+        }
+        guard ["adapted", "gain"].contains(config.string("reward.kind")) else { throw EngineError("reward.kind must be adapted or gain") }
+        for k in ["inner.schedule", "sft.schedule"] where LRSchedule(rawValue: config.string(k)) == nil {
+            throw EngineError("\(k) must be constant, linear or cosine")
+        }
+        _ = try LoRATarget.parseList(config.strings("inner.lora_targets").joined(separator: ","))
+        _ = try LoRATarget.parseList(config.strings("sft.lora_targets").joined(separator: ","))
+    }
+
+    // MARK: self-edits and inner loops
+
+    /// The prompt tokens of a context's self-edit request.
+    func promptTokens(_ id: String) throws -> [Int32] {
+        var text = try domain.selfEditPrompt(contextID: id)
+        if config.bool("model.chat") {
+            guard let f = ChatFormat.detect(tokenizer) else { throw EngineError("model.chat: the tokenizer has no known chat format") }
+            text = f.prompt(user: text)
+        }
+        return tokenizer.encode(text).map(Int32.init)
+    }
+
+    /// Samples K self-edits for each context with the current policy. Each (context, sample) has its own random
+    /// stream keyed by (run seed, round, context id): independent of batch, order and rank.
+    public func sampleSelfEdits(_ ids: [String], round: Int) throws -> [String: [String]] {
+        if ids.isEmpty { return [:] }
+        let gen = Generator(model: policy, tokenizer: tokenizer, maxBatch: config.int("sampling.batch"))
+        if config.bool("model.chat"), let f = ChatFormat.detect(tokenizer), let eot = tokenizer.tokenID(f.endOfTurn) { gen.eosTokenIDs.insert(eot) }
+        let seed = UInt64(bitPattern: Int64(config.int("run.seed")))
+        let params = SamplingParams(temperature: config.double("sampling.temperature"), topP: config.double("sampling.top_p"),
+                                    maxNewTokens: config.int("sampling.max_new_tokens"), seed: Seeds.key([seed, UInt64(round), 1]))
+        let requests = try ids.map { GenerationRequest(prompt: try promptTokens($0), samples: config.int("sampling.samples"), key: Seeds.hash($0)) }
+        var out: [String: [String]] = [:]
+        for c in try gen.generate(requests, params: params) { out[ids[c.promptIndex], default: []].append(c.text) }
+        return out
+    }
+
+    /// A model scorer over the current policy with an optional adapter.
+    func scorer(_ lora: LoRAAdapter?) -> ScoredModel {
+        let gen = Generator(model: policy, tokenizer: tokenizer, maxBatch: config.int("sampling.batch"))
+        gen.lora = lora
+        return ScoredModel(model: policy, lora: lora, tokenizer: tokenizer, generator: gen)
+    }
+
+    /// The inner-loop LoRA adapter and trainer of this rank (allocated once, reset per inner loop).
+    lazy var innerLoRA: LoRAAdapter = {
+        let targets = try! LoRATarget.parseList(config.strings("inner.lora_targets").joined(separator: ","))
+        return LoRAAdapter(modelConfig: policy.config, config: LoRAConfig(rank: config.int("inner.lora_rank"),
+                                                                          alpha: config.double("inner.lora_alpha"), targets: targets))
+    }()
+
+    /// Runs one inner loop: fresh adapter (seeded), finetune on the plan, evaluate. Returns the evaluation, the
+    /// final training loss and the number of target tokens.
+    public func innerLoop(contextID: String, plan: InnerLoopPlan, seed: UInt64) throws -> (Evaluation, Double, Int) {
+        let lora = innerLoRA
+        lora.reset(seed: seed)
+        var tc = TrainConfig()
+        tc.learningRate = plan.learningRate ?? config.double("inner.lr")
+        tc.epochs = plan.epochs ?? config.double("inner.epochs")
+        tc.batchSize = config.int("inner.batch_size")
+        tc.schedule = LRSchedule(rawValue: config.string("inner.schedule"))!
+        tc.seed = seed
+        tc.shuffle = true
+        let eos = policy.eosTokenIDs.first
+        let (rows, _) = try Dataset.encode(plan.rows, tokenizer: tokenizer, lossOn: plan.lossOn,
+                                           maxLength: min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings),
+                                           eosID: eos, appendEOS: false, source: contextID)
+        let trainer = try Trainer(model: policy, lora: lora, config: tc, workspace: trainWorkspace)
+        var lastLoss = 0.0, tokens = 0
+        if tc.epochs > 0 {
+            try trainer.train(rows) { lastLoss = $0.loss; tokens += $0.tokens }
+        }
+        let ev = try domain.evaluate(contextID: contextID, with: scorer(lora))
+        return (ev, lastLoss, tokens)
+    }
+}

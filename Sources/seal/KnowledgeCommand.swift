@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import SealEngine
+import SealKernels
+import SealKnowledge
+import SealRuntime
+
+/// Options of every SPMD experiment command.
+struct ExperimentOptions: ParsableArguments {
+    @Option(help: "Experiment config (TOML).") var config: String
+    @Option(help: "HDF5 metrics file (rank 0 writes it; checkpoints go beside it).") var out = "runs/run.h5"
+    @Option(help: "Run seed (overrides run.seed).") var seed: Int?
+    @Option(name: .customLong("set"), help: "Override a config key: key=value (repeatable).") var overrides: [String] = []
+    @Flag(help: "Start over even if --out holds a run with another configuration.") var overwrite = false
+    @Flag(help: "Only errors.") var quiet = false
+    @Flag(help: "Progress as JSON lines.") var logJson = false
+}
+
+struct KnowledgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knowledge", abstract: "Knowledge incorporation: ReSTEM on passages, evaluated by questions without the passage.",
+        subcommands: [Train.self, Config.self])
+
+    static var schema: [ConfigKey] { EngineConfig.schema + KnowledgeDomain.schema }
+
+    struct Config: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print every configuration key with its default and meaning.")
+        func run() throws { print(ResolvedConfig.documentation(KnowledgeCommand.schema)) }
+    }
+
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run ReSTEM rounds (under mpirun: SPMD over ranks).")
+        @OptionGroup var options: ExperimentOptions
+
+        func run() throws {
+            let mpi: MPIRuntime
+            do { mpi = try MPIRuntime() } catch {
+                FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
+            }
+            mpi.runOrAbort {
+                var overrides = options.overrides
+                if let s = options.seed { overrides.append("run.seed=\(s)") }
+                let cfg = try ResolvedConfig.resolve(schema: KnowledgeCommand.schema, file: options.config, overrides: overrides)
+                let t = cfg.int("run.threads")
+                BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: t > 0 ? t : nil, environment: ProcessInfo.processInfo.environment))
+                let domain = try KnowledgeDomain(config: cfg)
+                let engine = try ReSTEMEngine(domain: domain, config: cfg, mpi: mpi)
+                let quiet = options.quiet, json = options.logJson
+                engine.log = { line in
+                    if quiet { return }
+                    if json { printJSON(["event": "progress", "message": line]) } else { print(line) }
+                    fflush(nil)
+                }
+                let dir = URL(fileURLWithPath: options.out).deletingLastPathComponent()
+                if mpi.isRoot { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+                try engine.train(out: options.out, overwrite: options.overwrite)
+            }
+            mpi.finalize()
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+
+/// The ReSTEM engine end to end under mpirun, on tinystories-656k and real SQuAD passages: rank-count invariance,
+/// resume after a kill, and config errors. Accuracy with this model is ~0, so the reward is the continuous
+/// answer-likelihood proxy: it makes any nondeterminism visible in the numbers.
+final class EngineCLITests: XCTestCase {
+    let cli = CLIHarness()
+
+    /// Three short SQuAD passages (2 questions each) for training, one for evaluation, and a config on them.
+    func setup(rounds: Int = 2) throws -> (config: String, dir: URL) {
+        let dir = cli.tmp("engine")
+        let squad = CLIHarness.shared.appendingPathComponent("data/seal-reference/knowledge-incorporation/data/squad_val.json")
+        let all = try JSONSerialization.jsonObject(with: Data(contentsOf: squad)) as! [[String: Any]]
+        var short = all.filter { ($0["context"] as! String).count < 420 }.prefix(4).map { p -> [String: Any] in
+            var q = p; q["questions"] = Array((p["questions"] as! [Any]).prefix(2)); return q
+        }
+        let eval = [short.removeLast()]
+        try JSONSerialization.data(withJSONObject: Array(short)).write(to: dir.appendingPathComponent("train.json"))
+        try JSONSerialization.data(withJSONObject: eval).write(to: dir.appendingPathComponent("eval.json"))
+        let cfg = """
+        [model]
+        path = "\(CLIHarness.tiny)"
+        [run]
+        seed = 3
+        rounds = \(rounds)
+        threads = 1
+        [sampling]
+        samples = 2
+        max_new_tokens = 24
+        [inner]
+        epochs = 1
+        repeats = 2
+        lora_rank = 4
+        lora_alpha = 8
+        [sft]
+        lora_rank = 4
+        lora_alpha = 8
+        epochs = 1
+        batch = 2
+        [knowledge]
+        train_file = "\(dir.appendingPathComponent("train.json").path)"
+        eval_file = "\(dir.appendingPathComponent("eval.json").path)"
+        reward = "answer_likelihood"
+        """
+        let path = dir.appendingPathComponent("run.toml").path
+        try cfg.write(toFile: path, atomically: true, encoding: .utf8)
+        return (path, dir)
+    }
+
+    /// Every number of a metrics file that must not depend on ranks or interruptions, read with h5py.
+    func numbers(_ h5: String) throws -> String {
+        let script = """
+        import h5py, json, sys
+        f = h5py.File(sys.argv[1], 'r')
+        out = {'status': f.attrs['status'] if isinstance(f.attrs['status'], str) else f.attrs['status'].decode()}
+        for r in sorted(f['rounds']):
+            s = f['rounds'][r]['samples']
+            out[r] = {k: [x if not isinstance(x, bytes) else x.decode() for x in s[k][()].tolist()]
+                      for k in ['context_id', 'sample_index', 'reward', 'baseline_score', 'adapted_score', 'inner_loss', 'tokens', 'self_edit', 'kept']}
+            out[r]['sft_loss'] = f['rounds'][r]['sft']['loss'][()].tolist()
+        print(json.dumps(out, sort_keys=True))
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, h5]
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let out = o.fileHandleForReading.readDataToEndOfFile()
+        let err = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err, as: UTF8.self))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    func testRankCountInvarianceAndResume() throws {
+        let (cfg, dir) = try setup()
+        let one = dir.appendingPathComponent("one.h5").path
+        var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", one])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("round 1:"), r.out)
+        let two = dir.appendingPathComponent("two.h5").path
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", two])
+        XCTAssertEqual(r.status, 0, r.err)
+        let ref = try numbers(one)
+        XCTAssertTrue(ref.contains("\"round_001\""))
+        XCTAssertEqual(try numbers(two), ref, "per-sample rewards, self-edits and SFT losses must not depend on the rank count")
+        let a1 = try Data(contentsOf: URL(fileURLWithPath: one + ".ckpt/round_001/adapter_model.safetensors"))
+        let a2 = try Data(contentsOf: URL(fileURLWithPath: two + ".ckpt/round_001/adapter_model.safetensors"))
+        XCTAssertEqual(a1, a2, "the policy updates must be bit-identical for 1 and 2 ranks")
+
+        // Killed in the middle of round 1 under mpirun: the file holds round 0 and opens in h5py; the same
+        // command resumes and ends with the uninterrupted run's numbers.
+        let killed = dir.appendingPathComponent("killed.h5").path
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", killed],
+                              mpiArgs: ["-x", "SEAL_DEBUG_KILL_IN_ROUND=1"])
+        XCTAssertNotEqual(r.status, 0, "the job was killed")
+        XCTAssertFalse(r.timedOut)
+        let partial = try numbers(killed)
+        XCTAssertTrue(partial.contains("\"round_000\"") && !partial.contains("\"round_001\""), partial)
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", killed])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("resuming"), r.out)
+        XCTAssertEqual(try numbers(killed), ref, "a resumed run must end with the uninterrupted run's numbers")
+    }
+
+    func testConfigErrors() throws {
+        let (cfg, dir) = try setup(rounds: 1)
+        var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("inner.learning_rate"), r.err)
+        let out = dir.appendingPathComponent("x.h5").path
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out, "--set", "inner.lr=0.01"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("different configuration"), r.err)
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out, "--set", "inner.lr=0.01", "--overwrite"])
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--set", "knowledge.train_file=/nonexistent.json"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("/nonexistent.json") && r.err.contains("rank"), r.err)
+        XCTAssertFalse(r.timedOut)
+    }
+}
