@@ -8,4 +8,7 @@ int openblas_get_num_threads(void);
 void openblas_set_num_threads(int num_threads);
 char *openblas_get_corename(void);
 char *openblas_get_config(void);
+/// Stops OpenBLAS's worker threads; the next call with threads > 1 starts new ones from the calling thread
+/// (which then inherit its floating-point control word).
+int blas_thread_shutdown_(void);
 #endif

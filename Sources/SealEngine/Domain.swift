@@ -72,4 +72,6 @@ public protocol SelfEditDomain: AnyObject {
     func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation
     /// The supervised pair that reinforces a kept self-edit.
     func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample
+    /// The inner loop of the "train on the context itself" arm (the passage alone), or nil if the domain has none.
+    func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan?
 }

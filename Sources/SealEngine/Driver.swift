@@ -83,6 +83,25 @@ extension ReSTEMEngine {
         for round in next..<max(next, rounds) {
             try runRound(round, out: out, metrics: metrics)
         }
+        if config.bool("eval.after_train") && rounds > 0 {
+            let arm = "seal_round_\(rounds)"
+            var have = false
+            if mpi.isRoot { have = (try? MetricsReader(path: out, locking: false).evalArms().contains(arm)) ?? false }
+            let flag = try mpi.broadcast([have ? 1 : 0])
+            if flag.first == 0 { try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds) }
+        }
+        try metrics?.finish()
+    }
+
+    /// Runs the configured evaluation arms with the starting policy, into a new metrics file.
+    public func evaluateArms(out: String, overwrite: Bool) throws {
+        let arms = try config.strings("eval.arms").map { ($0, try EngineConfig.armKind($0)) }
+        var metrics: MetricsFile? = nil
+        if mpi.isRoot {
+            metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"), worldSize: mpi.size,
+                                             model: modelDir.path, overwrite: overwrite)
+        }
+        for (name, kind) in arms { try evaluate(arm: name, kind: kind, metrics: metrics) }
         try metrics?.finish()
     }
 

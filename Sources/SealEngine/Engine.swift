@@ -42,7 +42,20 @@ public enum EngineConfig {
         ConfigKey("sft.batch", .int, .int(4), "Kept pairs per optimizer step."),
         ConfigKey("sft.schedule", .string, .string("linear"), "Policy-update schedule."),
         ConfigKey("sft.max_grad_norm", .double, .double(1.0), "Policy-update gradient clipping (0: none)."),
+        ConfigKey("eval.arms", .strings, .array([.string("base"), .string("passage"), .string("self_edit")]),
+                  "Arms `eval` runs on the eval split: base (no update), passage (inner loop on the context alone), self_edit (inner loops on the policy's own self-edits)."),
+        ConfigKey("eval.after_train", .bool, .bool(true), "After the last round, evaluate the trained policy's self-edits as arm seal_round_N."),
     ]
+
+    /// The arm kind of a configured arm name.
+    public static func armKind(_ name: String) throws -> ArmKind {
+        switch name {
+        case "base": return .none
+        case "passage", "context": return .context
+        case "self_edit", "self_edits": return .selfEdits
+        default: throw EngineError("eval.arms: unknown arm '\(name)' (base, passage, self_edit)")
+        }
+    }
 }
 
 /// A failure of the run itself (not of a self-edit, which is data).

@@ -24,6 +24,8 @@ public final class ReSTEMEngine {
     let trainWorkspace = TrainingWorkspace()
     /// Progress lines (rank 0 only), e.g. to stdout.
     public var log: (String) -> Void = { print($0) }
+    /// Per-unit progress lines (rank 0); off with --quiet.
+    public var verbose = true
 
     public init(domain: SelfEditDomain, config: ResolvedConfig, mpi: MPIRuntime) throws {
         self.domain = domain

@@ -24,6 +24,8 @@ extension ReSTEMEngine {
         var records: [SampleRecord] = []
         let repeats = max(1, config.int("inner.repeats"))
         let gain = config.string("reward.kind") == "gain"
+        let progress = ProgressReporter(label: "round \(round) inner loops (rank 0: \(mine.count) contexts)",
+                                        total: edits.values.reduce(0) { $0 + $1.count }, enabled: mpi.isRoot && verbose, sink: log)
         for c in mine {
             let baseline = try domain.evaluate(contextID: c.id, with: scorer(nil)).score
             for (k, text) in (edits[c.id] ?? []).enumerated() {
@@ -52,6 +54,7 @@ extension ReSTEMEngine {
                 }
                 rec.seconds = Self.now() - start
                 records.append(rec)
+                progress.advance()
             }
         }
         times.inner += Self.now() - t0

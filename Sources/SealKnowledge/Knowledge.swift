@@ -190,6 +190,11 @@ public final class KnowledgeDomain: SelfEditDomain {
         return Evaluation(score: Double(correct) / Double(max(1, p.questions.count)), items: items)
     }
 
+    public func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan? {
+        let p = try passage(contextID)
+        return InnerLoopPlan(rows: [TextExample(text: "\(p.title)\n\(p.context)")], lossOn: .all)
+    }
+
     public func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample {
         TextExample(prompt: try selfEditPrompt(contextID: contextID), completion: selfEdit)
     }

@@ -19,7 +19,7 @@ struct ExperimentOptions: ParsableArguments {
 struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knowledge", abstract: "Knowledge incorporation: ReSTEM on passages, evaluated by questions without the passage.",
-        subcommands: [Train.self, Config.self])
+        subcommands: [Train.self, Eval.self, Config.self])
 
     static var schema: [ConfigKey] { EngineConfig.schema + KnowledgeDomain.schema }
 
@@ -31,8 +31,19 @@ struct KnowledgeCommand: ParsableCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run ReSTEM rounds (under mpirun: SPMD over ranks).")
         @OptionGroup var options: ExperimentOptions
+        func run() throws { try KnowledgeCommand.launch(options) { try $0.train(out: options.out, overwrite: options.overwrite) } }
+    }
 
-        func run() throws {
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Evaluate the configured arms (eval.arms) on the eval split.")
+        @OptionGroup var options: ExperimentOptions
+        func run() throws { try KnowledgeCommand.launch(options) { try $0.evaluateArms(out: options.out, overwrite: options.overwrite) } }
+    }
+
+    /// MPI, config, domain and engine set-up shared by the subcommands; any rank's error ends the job with its
+    /// rank named.
+    static func launch(_ options: ExperimentOptions, _ body: (ReSTEMEngine) throws -> Void) throws {
+        do {
             let mpi: MPIRuntime
             do { mpi = try MPIRuntime() } catch {
                 FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
@@ -46,6 +57,7 @@ struct KnowledgeCommand: ParsableCommand {
                 let domain = try KnowledgeDomain(config: cfg)
                 let engine = try ReSTEMEngine(domain: domain, config: cfg, mpi: mpi)
                 let quiet = options.quiet, json = options.logJson
+                engine.verbose = !quiet
                 engine.log = { line in
                     if quiet { return }
                     if json { printJSON(["event": "progress", "message": line]) } else { print(line) }
@@ -53,7 +65,7 @@ struct KnowledgeCommand: ParsableCommand {
                 }
                 let dir = URL(fileURLWithPath: options.out).deletingLastPathComponent()
                 if mpi.isRoot { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-                try engine.train(out: options.out, overwrite: options.overwrite)
+                try body(engine)
             }
             mpi.finalize()
         }
