@@ -224,3 +224,15 @@ void seal_flush_denormals_on_this_thread(void) {
     _mm_setcsr(_mm_getcsr() | 0x8040);  // FTZ (bit 15) and DAZ (bit 6)
 #endif
 }
+
+SEAL_MULTIVERSION
+float seal_stream_sum(const float *x, long n) {
+    float acc[32] = {0};
+    long i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 32; l++) acc[l] += x[i + l];
+    float s = 0;
+    for (int l = 0; l < 32; l++) s += acc[l];
+    for (; i < n; i++) s += x[i];
+    return s;
+}

@@ -60,6 +60,12 @@ public func linearForward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Const
         }
         beta = 1
     }
+    if N == 1 {
+        // One row (single-stream decoding): a matrix-vector product, which OpenBLAS streams through the weights
+        // at memory bandwidth; its sgemm path for M = 1 packs the weights first.
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outDim), Int32(inDim), 1, weight, Int32(inDim), inp, 1, beta, out, 1)
+        return
+    }
     sgemm(transB: true, M: N, N: outDim, K: inDim, A: inp, lda: inDim, B: weight, ldb: inDim,
           beta: beta, C: out, ldc: outDim)
 }

@@ -61,4 +61,7 @@ void seal_scale(float *x, long n, float s);
 /// Sets flush-to-zero and denormals-are-zero on the calling thread (x86): denormal operands make float
 /// arithmetic ~100x slower, and values below 1e-38 carry no information a model needs.
 void seal_flush_denormals_on_this_thread(void);
+
+/// Sum of x[n] in 32 independent lanes: a pure streaming read, used to measure memory bandwidth.
+float seal_stream_sum(const float *x, long n);
 #endif
