@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CSealKernels"),
         .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
         .target(name: "SealTokenizer"),
-        .target(name: "SealModel", dependencies: ["SealKernels"]),
+        .target(name: "SealModel", dependencies: ["CSealKernels", "SealKernels"]),
         .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),

@@ -236,3 +236,30 @@ float seal_stream_sum(const float *x, long n) {
     for (; i < n; i++) s += x[i];
     return s;
 }
+
+// One query row against Lk cached keys for one head (decoding): out[hd] = softmax(scale * K q) V, with
+// q[hd], k and v rows of stride ldkv, scratch[Lk]. No BLAS call: a decoding step has one of these per (sequence,
+// head), thousands per step, each too small to pay for a BLAS call.
+SEAL_MULTIVERSION
+void seal_attention_row(float *out, const float *q, const float *k, const float *v, long Lk, long hd, long ldkv,
+                        float scale, float *scratch) {
+    float m = -INFINITY;
+    for (long j = 0; j < Lk; j++) {
+        const float *kj = k + j * ldkv;
+        float s = 0;
+        for (long d = 0; d < hd; d++) s += q[d] * kj[d];
+        s *= scale;
+        scratch[j] = s;
+        m = s > m ? s : m;
+    }
+    float sum = 0;
+    for (long j = 0; j < Lk; j++) { float e = seal_expf(scratch[j] - m); scratch[j] = e; sum += e; }
+    float inv = 1.0f / sum;
+    for (long d = 0; d < hd; d++) out[d] = 0;
+    for (long j = 0; j < Lk; j++) {
+        float p = scratch[j] * inv;
+        if (p < FLT_MIN) continue;
+        const float *vj = v + j * ldkv;
+        for (long d = 0; d < hd; d++) out[d] += p * vj[d];
+    }
+}

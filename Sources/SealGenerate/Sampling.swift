@@ -125,44 +125,65 @@ public struct Sampler {
             }
             return (best, logprob(best))
         }
-        // Only tokens above a probability threshold can be kept; the threshold is lowered until they hold enough
-        // mass (top-p) and number (top-k). Everything below it is less likely than everything above, so sorting
-        // just this set gives exactly the head of the full sort, without sorting 150k ids per token.
-        var threshold: Float = 1e-4
-        while true {
-            order.removeAll(keepingCapacity: true)
-            var mass = 0.0
-            for j in 0..<V where probs[j] >= threshold { order.append(j); mass += Double(probs[j]) }
-            let enough = (params.topP >= 1 || mass >= params.topP * total) && order.count >= k
-            if enough || order.count == V || threshold == 0 { break }
-            threshold = threshold < 1e-30 ? 0 : threshold * 1e-4
-        }
-        logits.withUnsafeBufferPointer { l in
-            order.sort { l[$0] > l[$1] || (l[$0] == l[$1] && $0 < $1) }
-        }
-        var keep = order.count
-        if k < keep {
-            let kth = logits[logits.startIndex + order[k - 1]]
-            keep = k
-            while keep < order.count && logits[logits.startIndex + order[keep]] == kth { keep += 1 }
-            total = 0
-            for i in 0..<keep { total += Double(probs[order[i]]) }
-        }
-        if params.topP < 1 {
-            var cum = 0.0
-            for i in 0..<keep {
-                cum += Double(probs[order[i]])
-                if cum >= params.topP * total { keep = i + 1; break }
+        // Which tokens survive top-k and top-p depends only on their probabilities' order, and the probabilities
+        // relative to the max lie in (0, 1]: bucketing them by float exponent (one pass) finds the bucket where the
+        // kept count (top-k) or mass (top-p) is crossed; every token in higher buckets is kept, and only the
+        // boundary bucket is sorted (by probability, ties by id, as a full sort would order them). The draw then
+        // runs over the kept tokens in id order, a fixed order that does not change the distribution.
+        order.removeAll(keepingCapacity: true)
+        probs.withUnsafeBufferPointer { pr in
+            var candidates = Array(0..<V)
+            if k < V { candidates = Self.head(pr, candidates, count: k, mass: nil) }
+            if params.topP < 1 {
+                var mass = 0.0
+                for j in candidates { mass += Double(pr[j]) }
+                candidates = Self.head(pr, candidates, count: nil, mass: params.topP * mass)
             }
+            order = candidates.sorted()
         }
         var kept = 0.0
-        for i in 0..<keep { kept += Double(probs[order[i]]) }
+        for j in order { kept += Double(probs[j]) }
         let target = uniform * kept
         var acc = 0.0
-        for i in 0..<keep {
-            acc += Double(probs[order[i]])
-            if target < acc { return (order[i], logprob(order[i])) }
+        for j in order {
+            acc += Double(probs[j])
+            if target < acc { return (j, logprob(j)) }
         }
-        return (order[keep - 1], logprob(order[keep - 1]))
+        return (order[order.count - 1], logprob(order[order.count - 1]))
+    }
+
+    /// The most likely members of `ids` (probabilities `p`): the first `count` (plus any tied with the last), or the
+    /// smallest most-likely prefix whose mass reaches `mass` (at least one), by exponent buckets (see `sample`).
+    static func head(_ p: UnsafeBufferPointer<Float>, _ ids: [Int], count: Int?, mass: Double?) -> [Int] {
+        var bucketMass = [Double](repeating: 0, count: 256)
+        var bucketCount = [Int](repeating: 0, count: 256)
+        for j in ids {
+            let e = Int((p[j].bitPattern >> 23) & 0xFF)
+            bucketMass[e] += Double(p[j]); bucketCount[e] += 1
+        }
+        var cumMass = 0.0, cumCount = 0
+        var boundary = 0
+        for e in stride(from: 255, through: 0, by: -1) {
+            let crossed = count.map { cumCount + bucketCount[e] >= $0 } ?? (cumMass + bucketMass[e] >= mass!)
+            if crossed { boundary = e; break }
+            cumMass += bucketMass[e]; cumCount += bucketCount[e]
+        }
+        var out: [Int] = [], edge: [Int] = []
+        for j in ids {
+            let e = Int((p[j].bitPattern >> 23) & 0xFF)
+            if e > boundary { out.append(j) } else if e == boundary { edge.append(j) }
+        }
+        edge.sort { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+        var i = 0
+        if let count {
+            var need = count - out.count
+            while need > 0 && i < edge.count { out.append(edge[i]); i += 1; need -= 1 }
+            // Keep ties with the k-th value, as transformers' `scores < topk[..., -1]` does.
+            while i < edge.count && i > 0 && p[edge[i]] == p[edge[i - 1]] { out.append(edge[i]); i += 1 }
+        } else if let mass {
+            var m = cumMass
+            while i < edge.count && (m < mass || out.isEmpty) { m += Double(p[edge[i]]); out.append(edge[i]); i += 1 }
+        }
+        return out
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import CSealKernels
 import SealKernels
 
 /// A Llama/Qwen2 decoder whose parameters live in one contiguous float32 buffer.
@@ -204,14 +205,36 @@ public final class TransformerModel: @unchecked Sendable {
             project(v, ws.xn, L.v, L.vBias, li, .v, inDim: D, outDim: c.kvDim)
             ropeForward(q, cos: ws.cos, sin: ws.sin, N: N, H: c.numHeads, headDim: hd)
             ropeForward(k, cos: ws.cos, sin: ws.sin, N: N, H: c.numKVHeads, headDim: hd)
-            for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 {
-                var kp = ConstFloatPtr(k + start * c.kvDim), vp = ConstFloatPtr(v + start * c.kvDim)
-                var Lk = lengths[s]
-                if let cache {
+            if let cache {
+                // KV-cache writes first, then attention: one-token segments (decoding) all go through one parallel
+                // loop over (sequence, head) without BLAS; longer segments (prefill) use matrix products.
+                for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 {
                     let kc = cache.keys(layer: li, slot: slots[s]), vc = cache.values(layer: li, slot: slots[s])
                     (kc + past[s] * c.kvDim).update(from: k + start * c.kvDim, count: lengths[s] * c.kvDim)
                     (vc + past[s] * c.kvDim).update(from: v + start * c.kvDim, count: lengths[s] * c.kvDim)
-                    kp = ConstFloatPtr(kc); vp = ConstFloatPtr(vc)
+                }
+                let single = sequenceStarts.indices.filter { lengths[$0] == 1 }
+                if !single.isEmpty {
+                    let H = c.numHeads, group = c.numHeads / c.numKVHeads, kvd = c.kvDim, qd = c.qDim
+                    let scale = 1 / Float(hd).squareRoot()
+                    let maxLk = single.map { past[$0] + 1 }.max()!
+                    Parallel.forEach(single.count * H) { item in
+                        let s = single[item / H], h = item % H, kh = h / group
+                        let Lk = past[s] + 1, start = sequenceStarts[s]
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: maxLk) { scratch in
+                            seal_attention_row(att + start * qd + h * hd, q + start * qd + h * hd,
+                                               cache.keys(layer: li, slot: slots[s]) + kh * hd,
+                                               cache.values(layer: li, slot: slots[s]) + kh * hd,
+                                               Lk, hd, kvd, scale, scratch.baseAddress!)
+                        }
+                    }
+                }
+            }
+            for (s, start) in sequenceStarts.enumerated() where lengths[s] > 0 && !(cache != nil && lengths[s] == 1) {
+                var kp = ConstFloatPtr(k + start * c.kvDim), vp = ConstFloatPtr(v + start * c.kvDim)
+                var Lk = lengths[s]
+                if let cache {
+                    kp = ConstFloatPtr(cache.keys(layer: li, slot: slots[s])); vp = ConstFloatPtr(cache.values(layer: li, slot: slots[s]))
                     Lk = past[s] + lengths[s]
                 }
                 attentionForward(out: att + start * c.qDim, ldo: c.qDim, q: q + start * c.qDim, ldq: c.qDim,

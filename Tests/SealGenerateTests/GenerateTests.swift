@@ -106,6 +106,32 @@ final class GenerateTests: XCTestCase {
         XCTAssertNotEqual(o[0].tokenIDs, ref["0.0"], "another seed gives another sample")
     }
 
+    /// Truncation semantics: top-k 1 and a vanishing top-p leave only the argmax, so sampling equals greedy; the
+    /// sampler's empirical distribution over a small vocabulary follows the tempered, truncated softmax.
+    func testTopKTopPSemantics() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let tok = try Tokenizer(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: tok)
+        let p = [GenerationRequest(prompt: tok.encode("Once upon a time").map(Int32.init))]
+        let greedy = try gen.generate(p, params: SamplingParams(maxNewTokens: 20))[0].tokenIDs
+        XCTAssertEqual(try gen.generate(p, params: SamplingParams(temperature: 1, topK: 1, maxNewTokens: 20, seed: 5))[0].tokenIDs, greedy)
+        XCTAssertEqual(try gen.generate(p, params: SamplingParams(temperature: 1, topP: 1e-6, maxNewTokens: 20, seed: 5))[0].tokenIDs, greedy)
+        var sampler = Sampler()
+        let logits: [Float] = [2, 1, 0, -1, 3, 0.5]
+        let probs = logits.map { exp(Double($0)) }
+        // top-k 3 keeps ids 4, 0, 1; top-p 0.8 of those keeps 4 and 0 (0.665 + 0.245 ≥ 0.8 · 1).
+        var counts = [Int](repeating: 0, count: 6)
+        let n = 20_000
+        for i in 0..<n {
+            let (t, _) = sampler.sample(logits: logits[...], params: SamplingParams(temperature: 1, topP: 0.8, topK: 3), uniform: (Double(i) + 0.5) / Double(n))
+            counts[t] += 1
+        }
+        let z = probs[4] + probs[0]
+        XCTAssertEqual(counts[1] + counts[2] + counts[3] + counts[5], 0, "\(counts)")
+        XCTAssertEqual(Double(counts[4]) / Double(n), probs[4] / z, accuracy: 1e-3)
+        XCTAssertEqual(Double(counts[0]) / Double(n), probs[0] / z, accuracy: 1e-3)
+    }
+
     func testStopStringsAndLogprob() throws {
         let model = try TransformerModel.load(directory: Repo.tiny)
         let tok = try Tokenizer(directory: Repo.tiny)

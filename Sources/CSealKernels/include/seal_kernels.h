@@ -64,4 +64,9 @@ void seal_flush_denormals_on_this_thread(void);
 
 /// Sum of x[n] in 32 independent lanes: a pure streaming read, used to measure memory bandwidth.
 float seal_stream_sum(const float *x, long n);
+
+/// Attention of one query row over Lk keys of one head (decoding): out[hd] = softmax(scale * K q) V;
+/// k and v rows have stride ldkv; scratch holds Lk floats.
+void seal_attention_row(float *out, const float *q, const float *k, const float *v, long Lk, long hd, long ldkv,
+                        float scale, float *scratch);
 #endif
