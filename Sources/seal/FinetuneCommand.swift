@@ -107,7 +107,8 @@ struct FinetuneCommand: ParsableCommand {
                 }
             }
             let secs = Date().timeIntervalSince(t0)
-            let summary = "trained \(total) steps on \(encoded.count) rows (\(truncated) cut to \(limit) tokens), \(tokens) target tokens, \(String(format: "%.1f", secs)) s; wrote \(out)"
+            let peak = String(format: "%.2f", Double(peakResidentBytes()) / 1_073_741_824)
+            let summary = "trained \(total) steps on \(encoded.count) rows (\(truncated) cut to \(limit) tokens), \(tokens) target tokens, \(String(format: "%.1f", secs)) s, peak memory \(peak) GiB; wrote \(out)"
             FileHandle.standardError.write(Data((summary + "\n").utf8))
         }
     }

@@ -26,6 +26,8 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Completions per prompt.") var samples = 1
     @Option(help: "Stop string (repeatable).") var stop: [String] = []
+    @Option(help: "Stop token: a token of the vocabulary (e.g. <|im_end|>) that ends a completion like EOS (repeatable).")
+    var stopToken: [String] = []
     @Option(help: "Sequences decoded together.") var batchSize = 16
     @Flag(help: "Wrap each prompt in the model's chat format.") var chat = false
     @Flag(help: "One JSON object per completion per line.") var json = false
@@ -51,6 +53,12 @@ struct GenerateCommand: ParsableCommand {
             }
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
             if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
+            for t in stopToken {
+                guard let id = tok.tokenID(t) else {
+                    throw GenerationError.invalid("--stop-token '\(t)' is not a token of this tokenizer's vocabulary")
+                }
+                gen.eosTokenIDs.insert(id)
+            }
             if chat, let format = ChatFormat.detect(tok), let eot = tok.tokenID(format.endOfTurn) { gen.eosTokenIDs.insert(eot) }
             params.stop = stop
             let requests = texts.map { GenerationRequest(prompt: tok.encode($0).map(Int32.init), samples: samples) }

@@ -156,6 +156,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(badIds.status, 1)
         XCTAssertTrue(badIds.err.contains("99999"), badIds.err)
 
-        for r in [missing, unknown, tok, noText, badIds] { XCTAssertFalse(r.crashed) }
+        let badStop = try seal(["generate", "--model", Self.tiny, "--prompt", "Once", "--stop-token", "<|nope|>"])
+        XCTAssertEqual(badStop.status, 1)
+        XCTAssertTrue(badStop.err.contains("<|nope|>"), badStop.err)
+        let goodStop = try seal(["generate", "--model", Self.tiny, "--prompt", "Once", "--stop-token", "<|end_story|>", "--max-new-tokens", "4"])
+        XCTAssertEqual(goodStop.status, 0, goodStop.err)
+        for r in [missing, unknown, tok, noText, badIds, badStop] { XCTAssertFalse(r.crashed) }
     }
 }

@@ -154,6 +154,19 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// Merging an adapter into the base weights gives the function the unmerged adapter computes.
+    func testMergeEqualsUnmergedAdapter() throws {
+        let m = try model("qwen2-train")
+        let lora = try PEFTAdapter.load(from: Self.fx("qwen2-train/adapter_after_5_steps"), for: m)
+        let ids = (try json("qwen2-train/batch.json")["sequences"] as! [[String: Any]]).map { ($0["ids"] as! [Int]).map(Int32.init) }
+        let before = try m.forward(ids, lora: lora)
+        lora.merge(into: m)
+        let after = try m.forward(ids)
+        let worst = zip(before.values, after.values).map { abs($0 - $1) }.max()!
+        let scale = before.values.map { abs($0) }.max()!
+        XCTAssertLessThan(worst, 1e-5 * scale, "merged logits differ from the adapter's by \(worst)")
+    }
+
     func testLoRATrajectoryTinyStories() throws { try runTrajectory("tinystories-656k", file: "trajectory.json", lora: true) }
     func testLoRATrajectoryQwen2() throws { try runTrajectory("qwen2-train", file: "trajectory.json", lora: true) }
     func testFullTrajectoryQwen2() throws { try runTrajectory("qwen2-train", file: "full_trajectory.json", lora: false) }
