@@ -109,6 +109,7 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.train_count", .int, .int(0), "Use the first N training passages (0: all)."),
         ConfigKey("knowledge.eval_file", .string, .string(""), "SEAL-schema JSON of the held-out passages."),
         ConfigKey("knowledge.eval_count", .int, .int(0), "Use the first N evaluation passages (0: all)."),
+        ConfigKey("knowledge.eval_skip", .int, .int(0), "Skip the first N passages of eval_file (keeps train and eval apart when both read one file)."),
         ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence."),
         ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy)."),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer."),
@@ -122,16 +123,16 @@ public final class KnowledgeDomain: SelfEditDomain {
     let answerTokens: Int
 
     public init(config: ResolvedConfig) throws {
-        func load(_ key: String, _ countKey: String, prefix: String) throws -> [Passage] {
+        func load(_ key: String, _ countKey: String, prefix: String, skip: Int = 0) throws -> [Passage] {
             let f = config.string(key)
             if f.isEmpty { return [] }
-            var ps = try KnowledgeData.loadSEAL(f)
+            var ps = Array(try KnowledgeData.loadSEAL(f).dropFirst(max(0, skip)))
             let n = config.int(countKey)
             if n > 0 { ps = Array(ps.prefix(n)) }
-            return ps.map { var p = $0; p.id = prefix + p.id; return p }
+            return ps.enumerated().map { i, p in var p = p; p.id = prefix + "p\(i + skip)"; return p }
         }
         train = try load("knowledge.train_file", "knowledge.train_count", prefix: "train/")
-        eval = try load("knowledge.eval_file", "knowledge.eval_count", prefix: "eval/")
+        eval = try load("knowledge.eval_file", "knowledge.eval_count", prefix: "eval/", skip: config.int("knowledge.eval_skip"))
         byID = Dictionary(uniqueKeysWithValues: (train + eval).map { ($0.id, $0) })
         splitLines = config.bool("knowledge.split_lines")
         reward = config.string("knowledge.reward")

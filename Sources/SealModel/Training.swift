@@ -35,6 +35,7 @@ public final class ActivationStore: @unchecked Sendable {
     private var storage: FloatBuffer?
     private var capacity = 0
     private var rank = -1
+    private var targets: [LoRATarget] = []
     private var layers: [Layer] = []
     var xfinal: FloatPtr!
     var rstdFinal: FloatPtr!
@@ -46,7 +47,9 @@ public final class ActivationStore: @unchecked Sendable {
 
     func reserve(config c: ModelConfig, tokens N: Int, lora: LoRAAdapter?) {
         let r = lora?.config.rank ?? 0
-        if N <= capacity && r == rank { return }
+        // The kept LoRA inputs depend on the adapter's rank and targets: an inner-loop adapter (q, v) and a
+        // policy-update adapter (all seven) may share this store.
+        if N <= capacity && r == rank && (lora?.config.targets ?? []) == targets { return }
         let n = max(N, capacity)
         let D = c.hiddenSize, I = c.intermediateSize
         var perLayer = n * (2 * D + 2 * c.qDim + 2 * c.kvDim + 2 * I + 2)
@@ -68,6 +71,7 @@ public final class ActivationStore: @unchecked Sendable {
         storage = buf
         capacity = n
         rank = r
+        self.targets = targets
     }
 
     func layer(_ l: Int) -> Layer { layers[l] }

@@ -154,6 +154,20 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    /// One workspace serves adapters of the same rank but different targets (inner loop, then policy update).
+    func testWorkspaceSharedByAdaptersWithOtherTargets() throws {
+        let m = try model("qwen2-train")
+        let tw = TrainingWorkspace()
+        let batch = TrainingBatch(allTokens: [[5, 6, 7, 8, 9]])
+        let qv = LoRAAdapter(modelConfig: m.config, config: LoRAConfig(rank: 4, alpha: 8, targets: [.q, .v]))
+        let all = LoRAAdapter(modelConfig: m.config, config: LoRAConfig(rank: 4, alpha: 8, targets: LoRATarget.allCases))
+        qv.reset(seed: 1); all.reset(seed: 2)
+        _ = try m.lossAndGradients(batch, lora: qv, fullGradients: nil, lossScale: 0.25, workspace: tw)
+        let r = try m.lossAndGradients(batch, lora: all, fullGradients: nil, lossScale: 0.25, workspace: tw)
+        let fresh = try m.lossAndGradients(batch, lora: all, fullGradients: nil, lossScale: 0.25, workspace: TrainingWorkspace())
+        XCTAssertEqual(r.lossSum, fresh.lossSum, accuracy: 1e-9)
+    }
+
     /// Merging an adapter into the base weights gives the function the unmerged adapter computes.
     func testMergeEqualsUnmergedAdapter() throws {
         let m = try model("qwen2-train")
