@@ -17,9 +17,11 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# The main job. Until the toy world lands, it builds a small demo model of its own (random weights, a config in
-# jobs/) and describes and scores with it, then does the same with the pretrained tinystories model when
-# ../shared is present.
+# The main job. Until the toy world lands (its own pretrained model and fictional facts), it builds a small demo
+# model of its own (random weights, a config in jobs/) and describes it; when ../shared is present it scores a text
+# with the pretrained tinystories model and runs a 2-round ReSTEM knowledge job on real SQuAD passages under
+# mpirun -np 2, writing runs/knowledge-tiny.h5.
+MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader --mca btl_vader_single_copy_mechanism none
 run: build
 	@mkdir -p $(RUN_DIR)
 	$(SEAL) model init --config jobs/demo-model.json --out $(RUN_DIR)/demo-model --seed 1 --dtype bf16
@@ -27,7 +29,9 @@ run: build
 	@if [ -d $(SHARED)/models/tinystories-656k ]; then \
 	  $(SEAL) model info $(SHARED)/models/tinystories-656k && \
 	  printf 'Once upon a time, there was a little girl named Lily. She loved to play outside.' > $(RUN_DIR)/demo.txt && \
-	  $(SEAL) score --model $(SHARED)/models/tinystories-656k --text-file $(RUN_DIR)/demo.txt; \
+	  $(SEAL) score --model $(SHARED)/models/tinystories-656k --text-file $(RUN_DIR)/demo.txt && \
+	  $(MPIRUN) -np 2 $(SEAL) knowledge train --config jobs/knowledge-tiny.toml --out $(RUN_DIR)/knowledge-tiny.h5 \
+	    --overwrite --set run.threads=1; \
 	fi
 
 test: deps

@@ -17,7 +17,11 @@ public final class ProgressReporter {
         self.label = label
         self.total = total
         self.start = ReSTEMEngine.now()
-        self.live = enabled && isatty(1) != 0
+        // OpenMPI hands ranks a pseudo-terminal even when mpirun's own output goes to a file, so under mpirun (or
+        // Slurm) plain lines are used; the live bar is for a single process on a real terminal.
+        let env = ProcessInfo.processInfo.environment
+        let launched = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_RANK"] != nil || env["SLURM_JOB_ID"] != nil
+        self.live = enabled && isatty(1) != 0 && !launched
         self.sink = enabled ? sink : { _ in }
     }
 

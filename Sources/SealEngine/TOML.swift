@@ -1,4 +1,5 @@
 import Foundation
+import SealModel
 
 /// A TOML value (the subset experiment configs use: tables, strings — basic, literal and multi-line — integers,
 /// floats, booleans, arrays).
@@ -7,7 +8,7 @@ public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .string(let s): return JSONWriterLite.quote(s)
+        case .string(let s): return JSONWriter.quote(s)
         case .int(let i): return "\(i)"
         case .double(let d): return "\(d)"
         case .bool(let b): return b ? "true" : "false"
@@ -26,23 +27,6 @@ public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
         case .array(let a): return a.map(\.jsonObject)
         case .table(let t): return t.mapValues(\.jsonObject)
         }
-    }
-}
-
-enum JSONWriterLite {
-    static func quote(_ s: String) -> String {
-        var r = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            case "\t": r += "\\t"
-            case "\r": r += "\\r"
-            default: if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-            }
-        }
-        return r + "\""
     }
 }
 
