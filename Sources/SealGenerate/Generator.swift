@@ -85,22 +85,38 @@ public final class Generator: @unchecked Sendable {
 
         while true {
             // Fill free slots with waiting samples: their prompts are prefilled in the same pass as the others'
-            // next token.
+            // next token. Samples of one prompt starting together share one prefill: the prompt runs once in the
+            // first slot, and its keys and values are copied into the others' slots after the pass.
             var segments: [(tokens: [Int32], slot: Int)] = []
+            var rowOfSlot: [Int: Int] = [:]
+            var prefillSlotOfPrompt: [Int: Int] = [:]
+            var clones: [(slot: Int, source: Int)] = []
             for slot in 0..<slots {
                 if active[slot] == nil, let (p, s) = queue.popLast() {
                     cache.reset(slot: slot)
                     active[slot] = Active(promptIndex: p, sampleIndex: s,
                                           stream: SampleStream(seed: params.seed, promptKey: requests[p].key, sampleIndex: s))
-                    segments.append((requests[p].prompt, slot))
+                    if let source = prefillSlotOfPrompt[p] {
+                        clones.append((slot, source))
+                    } else {
+                        prefillSlotOfPrompt[p] = slot
+                        rowOfSlot[slot] = segments.count
+                        segments.append((requests[p].prompt, slot))
+                    }
                 } else if let a = active[slot] {
+                    rowOfSlot[slot] = segments.count
                     segments.append(([a.pending], slot))
                 }
             }
             if segments.isEmpty { break }
             let logits = try model.forwardCached(segments, cache: cache, lora: lora, workspace: workspace)
-            for (row, seg) in segments.enumerated() {
-                var a = active[seg.slot]!
+            for (slot, source) in clones {
+                cache.copy(from: source, to: slot)
+                rowOfSlot[slot] = rowOfSlot[source]
+            }
+            for slot in rowOfSlot.keys.sorted() {
+                let row = rowOfSlot[slot]!
+                var a = active[slot]!
                 let (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
                                                uniform: a.stream.uniform(step: a.tokens.count))
                 a.tokens.append(tok)
@@ -122,9 +138,9 @@ public final class Generator: @unchecked Sendable {
                     let body = reason == .eos ? Array(a.tokens.dropLast()) : a.tokens
                     done.append(Completion(promptIndex: a.promptIndex, sampleIndex: a.sampleIndex, tokenIDs: a.tokens,
                                            text: text ?? tokenizer.decode(body), finishReason: reason, logprob: a.logprob))
-                    active[seg.slot] = nil
+                    active[slot] = nil
                 } else {
-                    active[seg.slot] = a
+                    active[slot] = a
                 }
             }
         }

@@ -352,4 +352,14 @@ public final class KVCache: @unchecked Sendable {
     func setLength(slot: Int, _ n: Int) { lengths[slot] = n }
     /// Forgets slot's sequence; the next `forwardCached` on it starts at position 0.
     public func reset(slot: Int) { lengths[slot] = 0 }
+
+    /// Makes slot `to` hold a copy of slot `from`'s positions (samples of one prompt share its prefill).
+    public func copy(from: Int, to: Int) {
+        let n = lengths[from] * kvDim
+        for l in 0..<layers {
+            keys(layer: l, slot: to).update(from: keys(layer: l, slot: from), count: n)
+            values(layer: l, slot: to).update(from: values(layer: l, slot: from), count: n)
+        }
+        lengths[to] = lengths[from]
+    }
 }
