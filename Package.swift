@@ -44,13 +44,15 @@ let package = Package(
             "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer"]),
+        // Helpers every test module shares (the per-process scratch folder); not a test target itself.
+        .target(name: "SealTestSupport", path: "Tests/SealTestSupport"),
+        .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer", "SealTestSupport"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
-        .testTarget(name: "SealTrainTests", dependencies: ["SealTrain", "SealModel", "SealTokenizer"]),
-        .testTarget(name: "SealGenerateTests", dependencies: ["SealGenerate", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
-        .testTarget(name: "SealRuntimeTests", dependencies: ["SealRuntime"]),
+        .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
-        .testTarget(name: "SealCLITests", dependencies: ["seal", "SealKernels"]),
+        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels"]),
     ]
 )

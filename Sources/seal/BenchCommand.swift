@@ -10,6 +10,14 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Benchmarks: sgemm ceiling and forward-pass throughput.",
         subcommands: [Sgemm.self, Forward.self, Generate.self, Train.self])
 
+    /// A model of the shape in `config` with seal's random weights (benchmarks need shapes, not trained weights).
+    static func randomModel(_ config: String) throws -> TransformerModel {
+        let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
+        let model = TransformerModel(config: cfg)
+        model.randomize(seed: 1)
+        return model
+    }
+
     /// The sgemm ceiling: the best GFLOP/s of square float32 products on this machine and thread count.
     static func sgemmCeiling(size n: Int = 2048, repeats: Int = 5) -> Double {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
@@ -61,10 +69,9 @@ struct BenchCommand: ParsableCommand {
         func run() throws {
             try runtime.apply()
             let ceiling = BenchCommand.sgemmCeiling()
-            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
-            let model = TransformerModel(config: cfg)
             let t0 = KernelStats.now()
-            model.randomize(seed: 1)
+            let model = try BenchCommand.randomModel(config)
+            let cfg = model.config
             let initSeconds = KernelStats.now() - t0
             let ids = (0..<tokens).map { Int32(($0 * 7919) % cfg.vocabSize) }
             let ws = ForwardWorkspace()

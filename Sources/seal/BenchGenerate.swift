@@ -44,9 +44,8 @@ extension BenchCommand {
         func run() throws {
             try runtime.apply()
             let bandwidth = BenchCommand.memoryBandwidth()
-            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
-            let model = TransformerModel(config: cfg)
-            model.randomize(seed: 1)
+            let model = try BenchCommand.randomModel(config)
+            let cfg = model.config
             // A stand-in tokenizer: decoding is only needed for stop strings, which the benchmark does not use.
             let tok = try Tokenizer(tokenizerJSON: Data(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#.utf8), source: "bench")
             let gen = Generator(model: model, tokenizer: tok, maxBatch: batchSize)

@@ -29,9 +29,8 @@ extension BenchCommand {
         func run() throws {
             try runtime.apply()
             let ceiling = BenchCommand.sgemmCeiling()
-            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
-            let model = TransformerModel(config: cfg)
-            model.randomize(seed: 1)
+            let model = try BenchCommand.randomModel(config)
+            let cfg = model.config
             var lora: LoRAAdapter? = nil
             if mode == "lora" {
                 lora = LoRAAdapter(modelConfig: cfg, config: LoRAConfig(rank: rank, alpha: alpha, targets: try LoRATarget.parseList(targets)))

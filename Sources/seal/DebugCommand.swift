@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SealKernels
+import SealModel
 import SealRuntime
 
 /// Hidden commands used by the test-suite to exercise multi-rank code paths under `mpirun`.
@@ -21,12 +22,10 @@ struct DebugFailure: Error, CustomStringConvertible {
 /// SplitMix64: the self-test's data are the same on every rank and in every run.
 struct SplitMix64 {
     var state: UInt64
+    /// SplitMix64's step is CounterRNG's mixer applied to the state before its increment.
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        defer { state &+= 0x9E37_79B9_7F4A_7C15 }
+        return CounterRNG.mix(state)
     }
     /// Uniform in [0, 1).
     mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SealTestSupport
 import SealKernels
 
 /// The `seal` program as a user runs it: every error is a message naming the file and a non-zero exit, never a

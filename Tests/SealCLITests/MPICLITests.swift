@@ -3,6 +3,7 @@ import Foundation
 import SealKernels
 import SealRuntime
 import XCTest
+import SealTestSupport
 
 // Two suites:
 //   ExactSumMPITests  the exact accumulator in one process: exactness, partition invariance, correct rounding,

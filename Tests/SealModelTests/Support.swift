@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SealTestSupport
 import SealModel
 
 /// The repository root (two levels above this file's folder) and the shared data beside it.

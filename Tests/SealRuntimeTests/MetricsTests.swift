@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SealTestSupport
 import SealRuntime
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SealTestSupport
 import SealRuntime
 
 /// The native shims link and work: MPI as a single rank without mpirun, HDF5 round trips through a real file.
