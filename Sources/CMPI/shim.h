@@ -20,6 +20,9 @@ static inline int seal_mpi_success(void) { return MPI_SUCCESS; }
 static inline MPI_Errhandler seal_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline int seal_mpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline MPI_Datatype seal_mpi_uint64(void) { return MPI_UINT64_T; }
+static inline int seal_mpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline MPI_Comm seal_mpi_comm_null(void) { return MPI_COMM_NULL; }
+static inline int seal_mpi_status_source(const MPI_Status *s) { return s->MPI_SOURCE; }
 
 // ---- exact sums: 128-bit integers ----
 // Swift cannot import __int128, so the values travel as (lo, hi) pairs of uint64_t: the memory layout of a

@@ -48,6 +48,7 @@ extension ReSTEMEngine {
     /// same command resumes after its last completed round; with a different configuration it is an error unless
     /// `overwrite` is set.
     public func train(out: String, overwrite: Bool) throws {
+        Preemption.install()
         let rounds = config.int("run.rounds")
         var metrics: MetricsFile? = nil
         var completed: [Int] = []
@@ -65,8 +66,8 @@ extension ReSTEMEngine {
                                                  worldSize: mpi.size, model: modelDir.path, overwrite: overwrite)
             }
         }
-        let doneBytes = try mpi.broadcast(try JSONEncoder().encode(completed).map { $0 })
-        completed = try JSONDecoder().decode([Int].self, from: Data(doneBytes))
+        let doneBytes = try mpi.broadcast(try Wire.bytes(completed))
+        completed = try Wire.decode([Int].self, doneBytes)
         var next = 0
         while completed.contains(next) { next += 1 }
         // Replay the completed rounds' updates from their checkpoints (every rank reads them).
@@ -79,7 +80,10 @@ extension ReSTEMEngine {
                 throw EngineError("round \(r) is complete in \(out) but its checkpoint \(url.path) is missing")
             }
         }
-        if next > 0 && mpi.isRoot { log("resuming \(out) after round \(next - 1)") }
+        if next > 0 && mpi.isRoot {
+            log("resuming \(out) after round \(next - 1)")
+            for r in 0..<next { Journal(run: out, name: String(format: "round_%03d", r)).remove() }
+        }
         for round in next..<max(next, rounds) {
             try runRound(round, out: out, metrics: metrics)
         }
@@ -88,20 +92,36 @@ extension ReSTEMEngine {
             var have = false
             if mpi.isRoot { have = (try? MetricsReader(path: out, locking: false).evalArms().contains(arm)) ?? false }
             let flag = try mpi.broadcast([have ? 1 : 0])
-            if flag.first == 0 { try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds) }
+            if flag.first == 0 { try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds, out: out) }
         }
         try metrics?.finish()
     }
 
-    /// Runs the configured evaluation arms with the starting policy, into a new metrics file.
+    /// Runs the configured evaluation arms with the starting policy. A file of the same configuration is resumed:
+    /// arms already in it are kept, the others run (resuming from their journals); a different configuration is an
+    /// error unless `overwrite` is set.
     public func evaluateArms(out: String, overwrite: Bool) throws {
+        Preemption.install()
         let arms = try config.strings("eval.arms").map { ($0, try EngineConfig.armKind($0)) }
         var metrics: MetricsFile? = nil
+        var done: [String] = []
         if mpi.isRoot {
-            metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"), worldSize: mpi.size,
-                                             model: modelDir.path, overwrite: overwrite)
+            if FileManager.default.fileExists(atPath: out) && !overwrite {
+                let (m, _) = try MetricsFile.resume(path: out)
+                guard try m.config == config.json else {
+                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                }
+                metrics = m
+                done = (try? MetricsReader(path: out, locking: false).evalArms()) ?? []
+                if !done.isEmpty { log("resuming \(out): arms already done: \(done.joined(separator: ", "))") }
+            } else {
+                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
+                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"), worldSize: mpi.size,
+                                                 model: modelDir.path, overwrite: overwrite)
+            }
         }
-        for (name, kind) in arms { try evaluate(arm: name, kind: kind, metrics: metrics) }
+        done = try JSONDecoder().decode([String].self, from: Data(try mpi.broadcast(try Wire.bytes(done))))
+        for (name, kind) in arms where !done.contains(name) { try evaluate(arm: name, kind: kind, metrics: metrics, out: out) }
         try metrics?.finish()
     }
 
@@ -110,27 +130,19 @@ extension ReSTEMEngine {
         var times = PhaseTimes()
         let roundStart = Self.now()
         let contexts = try domain.contexts(split: "train")
-        let shards = shard(contexts, ranks: mpi.size)
-        let mine = shards[mpi.rank]
-        let local = try localSamples(mine, round: round, times: &times)
+        let records = try roundRecords(contexts, round: round, out: out, times: &times)
         // Test hook: SEAL_DEBUG_KILL_IN_ROUND=n makes rank 0 die by SIGKILL in the middle of round n (after its
         // inner loops, before the round is recorded), as a preempted or OOM-killed job would.
         if mpi.isRoot, let k = ProcessInfo.processInfo.environment["SEAL_DEBUG_KILL_IN_ROUND"], Int(k) == round {
             raise(SIGKILL)
         }
-
+        var all = records ?? []
         var t0 = Self.now()
-        let gathered = try mpi.gather(try JSONEncoder().encode(local).map { $0 })
-        var all: [SampleRecord] = []
         var keptBytes: [UInt8] = []
-        if mpi.isRoot, let gathered {
-            for blob in gathered { all += try JSONDecoder().decode([SampleRecord].self, from: Data(blob)) }
-            all.sort { ($0.contextID, $0.sampleIndex) < ($1.contextID, $1.sampleIndex) }
-            keptBytes = try JSONEncoder().encode(keep(all)).map { $0 }
-        }
+        if mpi.isRoot { keptBytes = try Wire.bytes(keep(all)) }
         keptBytes = try mpi.broadcast(keptBytes)
         times.comm += Self.now() - t0
-        let kept = try JSONDecoder().decode([SampleRecord].self, from: Data(keptBytes))
+        let kept = try Wire.decode([SampleRecord].self, keptBytes)
         let pairs = try kept.map { try domain.reinforcementPair(contextID: $0.contextID, selfEdit: $0.selfEdit) }
 
         if config.bool("run.restart_from_base") { try reloadBase() }
@@ -144,15 +156,18 @@ extension ReSTEMEngine {
             let mean = all.isEmpty ? 0 : all.map(\.reward).reduce(0, +) / Double(all.count)
             try metrics.writeRound(round, samples: all, sftSteps: steps, attributes: [
                 "seconds_sampling": times.sampling, "seconds_inner": times.inner, "seconds_comm": times.comm,
-                "seconds_sft": times.sft, "seconds_total": Self.now() - roundStart,
+                "seconds_sft": times.sft, "seconds_wait": times.wait,
                 "mean_reward": mean, "world_size": Double(mpi.size),
             ])
+            // The checkpoint and this round's own HDF5 write, known only once written.
+            try metrics.addRoundAttributes(round, ["seconds_io": Self.now() - t0, "seconds_total": Self.now() - roundStart])
             log(String(format: "round %d: %d self-edits on %d contexts, mean reward %.4f, kept %d, %d SFT steps, %.1f s",
                        round, all.count, contexts.count, mean, kept.count, steps.count, Self.now() - roundStart))
         }
         times.io += Self.now() - t0
         // Every rank waits for the checkpoint before the policy moves on (a kill after this point resumes here).
         try mpi.barrier()
+        if mpi.isRoot { Journal(run: out, name: String(format: "round_%03d", round)).remove() }
         try applyUpdate(adapter, round: round)
     }
 }

@@ -14,62 +14,81 @@ public enum ArmKind: String, Sendable {
 }
 
 extension ReSTEMEngine {
-    /// Evaluates one arm on the domain's "eval" split, sharded over ranks; rank 0 writes `/evals/<arm>` (when a
-    /// metrics file is given) and gets the accuracy (every rank gets it).
+    /// Evaluates one arm on the domain's "eval" split; rank 0 writes `/evals/<arm>` (when a metrics file is given)
+    /// and every rank gets the accuracy. The work is cut into units — a context, or one (context, self-edit) — run
+    /// under dynamic scheduling and journaled beside `out` (when given), so a killed evaluation resumes where it was.
     @discardableResult
-    public func evaluate(arm: String, kind: ArmKind, split: String = "eval", metrics: MetricsFile?, round: Int = 0) throws -> Double {
+    public func evaluate(arm: String, kind: ArmKind, split: String = "eval", metrics: MetricsFile?, round: Int = 0,
+                         out: String? = nil) throws -> Double {
         let start = Self.now()
         let contexts = try domain.contexts(split: split)
-        let mine = shard(contexts, ranks: mpi.size)[mpi.rank]
         let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
-        var records: [EvalRecord] = []
+        let journalDir = out.map { Journal(run: $0, name: "eval_\(arm)") }
+        let journal = try journalDir?.load() ?? [:]
+        let writer = try journalDir.map { try JournalWriter($0, rank: mpi.rank) }
+        var times = PhaseTimes()
         var edits: [String: [String]] = [:]
-        if kind == .selfEdits { edits = try sampleSelfEdits(mine.map(\.id), round: 1_000 + round) }
-        let progress = ProgressReporter(label: "eval \(arm) (rank 0: \(mine.count) contexts)", total: mine.count,
-                                        enabled: mpi.isRoot && verbose, sink: log)
-        for c in mine {
-            var evaluations: [Evaluation] = []
+        var units: [Unit] = []
+        if kind == .selfEdits {
+            edits = try allSelfEdits(contexts, round: 1_000 + round, journal: journal, writer: writer, times: &times)
+            units = pendingUnits(contexts, edits: edits, journal: [:]).filter { $0.sample >= 0 }
+        } else {
+            units = contexts.map { Unit(context: $0.id, sample: 0, cost: $0.cost) }
+                .sorted { ($0.cost, $1.context) > ($1.cost, $0.context) }
+        }
+        units = units.filter { journal["eval|\($0.context)|\($0.sample)"] == nil }
+        let progress = ProgressReporter(label: "eval \(arm)", total: units.count, enabled: mpi.isRoot && verbose, sink: log)
+        var local: [JournalEntry] = []
+        try mpi.forEachDynamic(count: units.count) { i in
+            try Preemption.check("evaluation arm \(arm)")
+            let u = units[i]
+            let ev: Evaluation
             switch kind {
             case .none:
-                evaluations.append(try domain.evaluate(contextID: c.id, with: scorer(nil)))
+                ev = try domain.evaluate(contextID: u.context, with: scorer(nil))
             case .context:
-                guard let plan = try domain.contextOnlyPlan(contextID: c.id) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
-                let seed = Seeds.key([runSeed, 7, Seeds.hash(c.id)])
-                evaluations.append(try innerLoop(contextID: c.id, plan: plan, seed: seed).0)
+                guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
+                ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)])).0
             case .selfEdits:
-                for (k, text) in (edits[c.id] ?? []).enumerated() {
-                    do {
-                        let plan = try domain.innerLoopPlan(contextID: c.id, selfEdit: text)
-                        let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(c.id), UInt64(k)])
-                        evaluations.append(try innerLoop(contextID: c.id, plan: plan, seed: seed).0)
-                    } catch let e as InvalidSelfEdit {
-                        // An unusable self-edit trains nothing: its questions are asked of the un-adapted model.
-                        var ev = try domain.evaluate(contextID: c.id, with: scorer(nil))
-                        ev.items = ev.items.map { var i = $0; i.prediction = "[self-edit unusable: \(e.reason)] " + i.prediction; return i }
-                        evaluations.append(ev)
-                    }
+                do {
+                    let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: edits[u.context]![u.sample])
+                    let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(u.context), UInt64(u.sample)])
+                    ev = try innerLoop(contextID: u.context, plan: plan, seed: seed).0
+                } catch let e as InvalidSelfEdit {
+                    // An unusable self-edit trains nothing: its questions are asked of the un-adapted model.
+                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil))
+                    base.items = base.items.map { var i = $0; i.prediction = "[self-edit unusable: \(e.reason)] " + i.prediction; return i }
+                    ev = base
                 }
             }
-            for ev in evaluations {
-                records += ev.items.map { EvalRecord(contextID: c.id, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct) }
-            }
-            progress.advance()
+            let records = ev.items.map { EvalRecord(contextID: u.context, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct) }
+            let entry = JournalEntry(kind: .eval, context: u.context, sample: u.sample, evals: records)
+            try writer?.append(entry)
+            local.append(entry)
+            if mpi.isRoot { progress.advance() }
         }
-        let gathered = try mpi.gather(try JSONEncoder().encode(records).map { $0 })
+        let gathered = try mpi.gather(try Wire.bytes(local))
         var accuracy = 0.0
         if mpi.isRoot, let gathered {
-            // Contexts in id order; within a context, records in the order its rank produced them (the same on any
-            // rank count).
-            var byContext: [String: [EvalRecord]] = [:]
+            var entries = journal
             for blob in gathered {
-                for r in try JSONDecoder().decode([EvalRecord].self, from: Data(blob)) { byContext[r.contextID, default: []].append(r) }
+                for e in try Wire.decode([JournalEntry].self, blob) where entries[e.key] == nil { entries[e.key] = e }
             }
-            let all = byContext.keys.sorted().flatMap { byContext[$0]! }
+            // Contexts in id order; within a context, samples in index order: the same on any rank count.
+            var all: [EvalRecord] = []
+            for c in contexts.map(\.id).sorted() {
+                let samples = kind == .selfEdits ? Array((edits[c] ?? []).indices) : [0]
+                for k in samples {
+                    guard let e = entries["eval|\(c)|\(k)"]?.evals else { throw EngineError("arm \(arm): no result for context \(c) sample \(k)") }
+                    all += e
+                }
+            }
             accuracy = all.isEmpty ? 0 : Double(all.filter(\.correct).count) / Double(all.count)
             try metrics?.writeEval(arm: arm, records: all, accuracy: accuracy, extraAttributes: ["seconds": Self.now() - start])
             log(String(format: "eval %@: accuracy %.4f on %d answers (%.1f s)", arm, accuracy, all.count, Self.now() - start))
         }
-        let bytes = try mpi.broadcast(try JSONEncoder().encode([accuracy]).map { $0 })
-        return try JSONDecoder().decode([Double].self, from: Data(bytes))[0]
+        let bytes = try mpi.broadcast(try Wire.bytes([accuracy]))
+        if mpi.isRoot && metrics != nil { journalDir?.remove() }
+        return try Wire.decode([Double].self, bytes)[0]
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SealGenerate
 import SealKernels
 import SealModel
@@ -9,56 +12,154 @@ import SealTrain
 /// Timings of one round's phases on this rank (seconds).
 public struct PhaseTimes: Codable, Sendable {
     public var sampling = 0.0, inner = 0.0, comm = 0.0, sft = 0.0, io = 0.0
+    /// Time spent waiting for other ranks at the round's meeting points (measured by a barrier before each
+    /// exchange, so `comm` is only the data movement).
+    public var wait = 0.0
 }
 
 extension ReSTEMEngine {
     static func now() -> Double { KernelStats.now() }
 
-    /// Samples, inner loops and rewards for this rank's share of `contexts`. Returns one record per self-edit.
-    func localSamples(_ mine: [ContextInfo], round: Int, times: inout PhaseTimes) throws -> [SampleRecord] {
-        let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
+    /// The self-edits of every context: those in the journal, plus those this round still has to sample, sampled
+    /// with contexts sharded statically by cost (sampling is batched, so it is not worth scheduling finer) and
+    /// shared with every rank. Each context's self-edits are journaled as soon as they exist.
+    func allSelfEdits(_ contexts: [ContextInfo], round: Int, journal: [String: JournalEntry], writer: JournalWriter?,
+                      times: inout PhaseTimes) throws -> [String: [String]] {
+        var edits: [String: [String]] = [:]
+        for c in contexts { if let e = journal["edits|\(c.id)|0"]?.edits { edits[c.id] = e } }
+        let missing = contexts.filter { edits[$0.id] == nil }
+        if missing.isEmpty { return edits }
         var t0 = Self.now()
-        let edits = try sampleSelfEdits(mine.map(\.id), round: round)
+        let mine = shard(missing, ranks: mpi.size)[mpi.rank]
+        let fresh = try sampleSelfEdits(mine.map(\.id), round: round)
+        var list: [[String]] = []
+        for c in mine {
+            let e = fresh[c.id] ?? []
+            try writer?.append(JournalEntry(kind: .edits, context: c.id, edits: e))
+            list.append([c.id] + e)
+        }
         times.sampling += Self.now() - t0
         t0 = Self.now()
-        var records: [SampleRecord] = []
-        let repeats = max(1, config.int("inner.repeats"))
-        let gain = config.string("reward.kind") == "gain"
-        let progress = ProgressReporter(label: "round \(round) inner loops (rank 0: \(mine.count) contexts)",
-                                        total: edits.values.reduce(0) { $0 + $1.count }, enabled: mpi.isRoot && verbose, sink: log)
-        for c in mine {
-            let baseline = try domain.evaluate(contextID: c.id, with: scorer(nil)).score
-            for (k, text) in (edits[c.id] ?? []).enumerated() {
-                let start = Self.now()
-                var rec = SampleRecord(contextID: c.id, sampleIndex: k, rank: mpi.rank, reward: 0, baselineScore: baseline,
-                                       adaptedScore: baseline, innerLoss: .nan, tokens: 0, seconds: 0, selfEdit: text,
-                                       status: "ok", kept: false)
-                do {
-                    let plan = try domain.innerLoopPlan(contextID: c.id, selfEdit: text)
-                    var scores: [Double] = [], losses: [Double] = [], tokens = 0
-                    for r in 0..<repeats {
-                        let seed = Seeds.key([runSeed, UInt64(round), Seeds.hash(c.id), UInt64(k), UInt64(r)])
-                        let (ev, loss, n) = try innerLoop(contextID: c.id, plan: plan, seed: seed)
-                        scores.append(ev.score); losses.append(loss); tokens += n
-                    }
-                    rec.adaptedScore = scores.reduce(0, +) / Double(scores.count)
-                    rec.innerLoss = losses.reduce(0, +) / Double(losses.count)
-                    rec.tokens = tokens
-                    rec.reward = gain ? rec.adaptedScore - baseline : rec.adaptedScore
-                } catch let e as InvalidSelfEdit {
-                    rec.status = "invalid: \(e.reason)"
-                    rec.reward = 0
-                } catch let e as DatasetError {
-                    rec.status = "invalid: \(e)"
-                    rec.reward = 0
+        try mpi.barrier()
+        times.wait += Self.now() - t0
+        t0 = Self.now()
+        for blob in try mpi.allgather(try Wire.bytes(list)) {
+            for row in try Wire.decode([[String]].self, blob) { edits[row[0]] = Array(row.dropFirst()) }
+        }
+        times.comm += Self.now() - t0
+        return edits
+    }
+
+    /// A unit of inner-loop work: a context's baseline evaluation (sample -1) or one self-edit's inner loops.
+    struct Unit { var context: String; var sample: Int; var cost: Double }
+
+    /// The units still to run, the expensive ones first (what dynamic scheduling wants): a self-edit costs its
+    /// training characters × epochs × repeats; baselines (one evaluation each) come last as fillers.
+    func pendingUnits(_ contexts: [ContextInfo], edits: [String: [String]], journal: [String: JournalEntry]) -> [Unit] {
+        let repeats = Double(max(1, config.int("inner.repeats")))
+        var units: [Unit] = []
+        for c in contexts {
+            if journal["baseline|\(c.id)|0"] == nil { units.append(Unit(context: c.id, sample: -1, cost: 0)) }
+            for (k, text) in (edits[c.id] ?? []).enumerated() where journal["sample|\(c.id)|\(k)"] == nil {
+                var cost = 0.0
+                if let plan = try? domain.innerLoopPlan(contextID: c.id, selfEdit: text) {
+                    let chars = plan.rows.reduce(0) { $0 + ($1.prompt?.utf8.count ?? 0) + $1.text.utf8.count }
+                    cost = Double(chars) * (plan.epochs ?? config.double("inner.epochs")) * repeats + 1
                 }
-                rec.seconds = Self.now() - start
-                records.append(rec)
-                progress.advance()
+                units.append(Unit(context: c.id, sample: k, cost: cost))
             }
         }
+        return units.sorted { ($0.cost, $1.context, $1.sample) > ($1.cost, $0.context, $0.sample) }
+    }
+
+    /// Runs one self-edit's inner loops (R repeats, each with its own seeded adapter) and returns its record. The
+    /// baseline and (for gain rewards) the reward are filled in by rank 0 once every baseline is known.
+    func runSample(context id: String, index k: Int, text: String, round: Int) throws -> SampleRecord {
+        let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
+        let start = Self.now()
+        var rec = SampleRecord(contextID: id, sampleIndex: k, rank: mpi.rank, reward: 0, baselineScore: .nan,
+                               adaptedScore: .nan, innerLoss: .nan, tokens: 0, seconds: 0, selfEdit: text,
+                               status: "ok", kept: false)
+        do {
+            let plan = try domain.innerLoopPlan(contextID: id, selfEdit: text)
+            var scores: [Double] = [], losses: [Double] = [], tokens = 0
+            for r in 0..<max(1, config.int("inner.repeats")) {
+                let seed = Seeds.key([runSeed, UInt64(round), Seeds.hash(id), UInt64(k), UInt64(r)])
+                let (ev, loss, n) = try innerLoop(contextID: id, plan: plan, seed: seed)
+                scores.append(ev.score); losses.append(loss); tokens += n
+            }
+            rec.adaptedScore = scores.reduce(0, +) / Double(scores.count)
+            rec.innerLoss = losses.reduce(0, +) / Double(losses.count)
+            rec.tokens = tokens
+        } catch let e as InvalidSelfEdit {
+            rec.status = "invalid: \(e.reason)"
+        } catch let e as DatasetError {
+            rec.status = "invalid: \(e)"
+        }
+        rec.seconds = Self.now() - start
+        return rec
+    }
+
+    /// Every self-edit's record for the round, on rank 0 (nil elsewhere), sorted by (context, sample): the units in
+    /// the journal plus the pending ones, run under dynamic scheduling and journaled one by one.
+    func roundRecords(_ contexts: [ContextInfo], round: Int, out: String, times: inout PhaseTimes) throws -> [SampleRecord]? {
+        let journalDir = Journal(run: out, name: String(format: "round_%03d", round))
+        let journal = try journalDir.load()
+        if mpi.isRoot && !journal.isEmpty { log("round \(round): \(journal.count) finished units found in \(journalDir.directory.path)") }
+        let writer = try JournalWriter(journalDir, rank: mpi.rank)
+        let edits = try allSelfEdits(contexts, round: round, journal: journal, writer: writer, times: &times)
+        let units = pendingUnits(contexts, edits: edits, journal: journal)
+        let t0 = Self.now()
+        var local: [JournalEntry] = []
+        let progress = ProgressReporter(label: "round \(round) inner loops", total: units.count, enabled: mpi.isRoot && verbose, sink: log)
+        // Test hook: SEAL_DEBUG_KILL_AFTER_UNITS=n makes rank 0 die by SIGKILL right after journaling its n-th unit
+        // of the first round it runs (a preemption in the middle of the inner loops).
+        let killAfter = mpi.isRoot ? Int(ProcessInfo.processInfo.environment["SEAL_DEBUG_KILL_AFTER_UNITS"] ?? "") : nil
+        try mpi.forEachDynamic(count: units.count) { i in
+            try Preemption.check("round \(round)")
+            let u = units[i]
+            let entry: JournalEntry
+            if u.sample < 0 {
+                let score = try domain.evaluate(contextID: u.context, with: scorer(nil)).score
+                entry = JournalEntry(kind: .baseline, context: u.context, score: score)
+            } else {
+                let rec = try runSample(context: u.context, index: u.sample, text: edits[u.context]![u.sample], round: round)
+                entry = JournalEntry(kind: .sample, context: u.context, sample: u.sample, record: rec)
+            }
+            try writer.append(entry)
+            local.append(entry)
+            if mpi.isRoot { progress.advance() }
+            if let killAfter, local.count == killAfter { raise(SIGKILL) }
+        }
         times.inner += Self.now() - t0
-        return records
+        var t1 = Self.now()
+        try mpi.barrier()
+        times.wait += Self.now() - t1
+        t1 = Self.now()
+        let gathered = try mpi.gather(try Wire.bytes(local))
+        times.comm += Self.now() - t1
+        guard mpi.isRoot, let gathered else { return nil }
+        var entries = journal
+        for blob in gathered {
+            for e in try Wire.decode([JournalEntry].self, blob) where entries[e.key] == nil { entries[e.key] = e }
+        }
+        let gain = config.string("reward.kind") == "gain"
+        var records: [SampleRecord] = []
+        for c in contexts {
+            guard let baseline = entries["baseline|\(c.id)|0"]?.score else { throw EngineError("round \(round): no baseline for context \(c.id)") }
+            for k in (edits[c.id] ?? []).indices {
+                guard var rec = entries["sample|\(c.id)|\(k)"]?.record else { throw EngineError("round \(round): no record for \(c.id) sample \(k)") }
+                rec.baselineScore = baseline
+                if rec.status == "ok" {
+                    rec.reward = gain ? rec.adaptedScore - baseline : rec.adaptedScore
+                } else {
+                    rec.adaptedScore = baseline
+                    rec.reward = 0
+                }
+                records.append(rec)
+            }
+        }
+        return records.sorted { ($0.contextID, $0.sampleIndex) < ($1.contextID, $1.sampleIndex) }
     }
 
     /// ReSTEM's filter: which self-edits are reinforced. Applied by rank 0 to all records, in a fixed order.
@@ -113,6 +214,7 @@ extension ReSTEMEngine {
         let maxNorm = config.double("sft.max_grad_norm")
         var log: [(Int, Double)] = []
         for step in 0..<totalSteps {
+            try Preemption.check("round \(round)'s policy update")
             let stepRows = Array(order[(step * perStep)..<min((step + 1) * perStep, order.count)])
             let microBatches = stride(from: 0, to: stepRows.count, by: micro).map { Array(stepRows[$0..<min($0 + micro, stepRows.count)]) }
             let stepTokens = stepRows.reduce(0) { $0 + rows[$1].targets.dropFirst().filter { $0 }.count }
@@ -129,13 +231,16 @@ extension ReSTEMEngine {
             }
             times.sft += Self.now() - t0
             t0 = Self.now()
+            try mpi.barrier()
+            times.wait += Self.now() - t0
+            t0 = Self.now()
             try mpi.allreduce(acc)
             // Micro-batch losses summed in micro-batch order, whichever rank computed them.
-            let blobs = try mpi.allgather(try JSONEncoder().encode(localLoss).map { $0 })
+            let blobs = try mpi.allgather(try Wire.bytes(localLoss))
             times.comm += Self.now() - t0
             var perMicro = [Double](repeating: 0, count: microBatches.count)
             for (r, blob) in blobs.enumerated() {
-                let l = try JSONDecoder().decode([Double].self, from: Data(blob))
+                let l = try Wire.decode([Double].self, blob)
                 for (i, v) in l.enumerated() { perMicro[r + i * mpi.size] = v }
             }
             let loss = stepTokens > 0 ? perMicro.reduce(0, +) / Double(stepTokens) : 0

@@ -51,6 +51,8 @@ public final class MPIRuntime: @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let initializedHere: Bool
+    /// Whether MPI calls may come from several threads at once (needed by `forEachDynamic`'s server).
+    public private(set) var threadMultiple = false
     /// The 128-bit wrapping-sum operator and its 16-byte datatype, made on first use and freed in `finalize`.
     private var int128Op: MPI_Op? = nil
     private var int128Type: MPI_Datatype? = nil
@@ -73,12 +75,17 @@ public final class MPIRuntime: @unchecked Sendable {
         MPI_Initialized(&flag)
         if flag == 0 {
             var provided: Int32 = 0
-            let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided)
+            // MULTIPLE: rank 0's work-queue server (`forEachDynamic`) answers requests on a thread of its own
+            // while the main thread computes. A library that gives less falls back to static scheduling.
+            let rc = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
             guard rc == seal_mpi_success() else { throw MPIError.call("MPI_Init_thread", code: rc) }
             initializedHere = true
         } else {
             initializedHere = false
         }
+        var level: Int32 = 0
+        MPI_Query_thread(&level)
+        threadMultiple = level >= Int32(MPI_THREAD_MULTIPLE)
         try Self.check(MPI_Comm_set_errhandler(seal_mpi_comm_world(), seal_mpi_errors_return()), "MPI_Comm_set_errhandler")
         var r: Int32 = 0, s: Int32 = 0
         try Self.check(MPI_Comm_rank(seal_mpi_comm_world(), &r), "MPI_Comm_rank")
@@ -282,6 +289,51 @@ public final class MPIRuntime: @unchecked Sendable {
         try acc.withUnsafeMutableReductionBytes { try allreduceInt128Sum($0) }
     }
 
+    // MARK: dynamic scheduling
+
+    /// Runs `body(i)` for every i in 0..<count, each exactly once on some rank, handing out indices in increasing
+    /// order to whichever rank asks next — so a rank that finishes early takes more work, however badly the costs
+    /// were estimated. Put the expensive units first. Collective: every rank calls it with the same `count`, and
+    /// it returns when every unit has run. Returns the indices this rank ran, in order.
+    ///
+    /// Rank 0 serves the queue from a thread of its own that polls for requests (sleeping 100 µs between polls, so
+    /// it costs no core) on a duplicate communicator, while its main thread computes like every other rank. Which
+    /// rank runs a unit depends on timing: callers must make results independent of it (seal seeds every unit
+    /// from its coordinates). Without MPI_THREAD_MULTIPLE, units are dealt round-robin instead.
+    @discardableResult
+    public func forEachDynamic(count: Int, _ body: (Int) throws -> Void) throws -> [Int] {
+        var ran: [Int] = []
+        if size == 1 || !threadMultiple {
+            for i in stride(from: rank, to: count, by: size) { try body(i); ran.append(i) }
+            return ran
+        }
+        var comm: MPI_Comm? = seal_mpi_comm_null()
+        try Self.check(MPI_Comm_dup(seal_mpi_comm_world(), &comm), "MPI_Comm_dup (work queue)")
+        try Self.check(MPI_Comm_set_errhandler(comm, seal_mpi_errors_return()), "MPI_Comm_set_errhandler (work queue)")
+        defer { MPI_Comm_free(&comm) }
+        let requestTag: Int32 = 1, replyTag: Int32 = 2
+        let server = WorkQueueServer(comm: comm, size: size, count: count, requestTag: requestTag, replyTag: replyTag)
+        if rank == 0 { server.start() }
+        var bodyError: Error? = nil
+        while true {
+            var request: Int64 = 0, reply: Int64 = -1
+            try Self.check(MPI_Send(&request, 1, seal_mpi_int64(), 0, requestTag, comm), "MPI_Send (work request)")
+            try Self.check(MPI_Recv(&reply, 1, seal_mpi_int64(), 0, replyTag, comm, nil), "MPI_Recv (work reply)")
+            if reply < 0 { break }
+            // After an error this rank keeps draining the queue without working, so the server can finish and the
+            // error is thrown from a consistent place (the caller's runOrAbort ends the job).
+            if bodyError == nil {
+                do { try body(Int(reply)); ran.append(Int(reply)) } catch { bodyError = error }
+            }
+        }
+        if rank == 0 {
+            server.join()
+            if let e = server.error { throw e }
+        }
+        if let bodyError { throw bodyError }
+        return ran
+    }
+
     // MARK: ending
 
     /// Ends every rank of the job with `message` printed by this rank as `seal: rank R: message`: the way one
@@ -299,8 +351,9 @@ public final class MPIRuntime: @unchecked Sendable {
     /// Runs `body`; a thrown error becomes `abort` with the error's description. Multi-rank work goes in here so
     /// one rank's failure (a bad file, an MPI error) ends the whole job promptly with that rank named, instead of
     /// the other ranks waiting forever in their next collective.
-    public func runOrAbort<T>(_ body: () throws -> T) -> T {
-        do { return try body() } catch { abort("\(error)") }
+    /// `exitCode` picks the job's exit status for an error (e.g. 143 for a run stopped by SIGTERM).
+    public func runOrAbort<T>(exitCode: (Error) -> Int32 = { _ in 1 }, _ body: () throws -> T) -> T {
+        do { return try body() } catch { abort("\(error)", code: exitCode(error)) }
     }
 
     /// Frees seal's MPI objects and finalises MPI when this instance initialised it. Call once at the end on every
@@ -317,3 +370,45 @@ public final class MPIRuntime: @unchecked Sendable {
 
 /// The exact gradient accumulator is summed across ranks through its 128-bit integers.
 extension ExactAccumulator: ExactReducible {}
+
+
+/// Rank 0's side of `MPIRuntime.forEachDynamic`: answers each work request with the next index, then -1 once per
+/// rank when the work is gone.
+private final class WorkQueueServer: @unchecked Sendable {
+    let comm: MPI_Comm?
+    let size: Int, count: Int
+    let requestTag: Int32, replyTag: Int32
+    var error: Error? = nil
+    private let done = DispatchSemaphore(value: 0)
+
+    init(comm: MPI_Comm?, size: Int, count: Int, requestTag: Int32, replyTag: Int32) {
+        self.comm = comm; self.size = size; self.count = count; self.requestTag = requestTag; self.replyTag = replyTag
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            defer { done.signal() }
+            do { try serve() } catch { self.error = error }
+        }
+        t.name = "seal-work-queue"
+        t.start()
+    }
+
+    func join() { done.wait() }
+
+    private func serve() throws {
+        var next = 0, finished = 0
+        while finished < size {
+            var flag: Int32 = 0
+            var status = MPI_Status()
+            try MPIRuntime.check(MPI_Iprobe(seal_mpi_any_source(), requestTag, comm, &flag, &status), "MPI_Iprobe (work queue)")
+            if flag == 0 { usleep(100); continue }
+            let source = seal_mpi_status_source(&status)
+            var request: Int64 = 0
+            try MPIRuntime.check(MPI_Recv(&request, 1, seal_mpi_int64(), source, requestTag, comm, nil), "MPI_Recv (work queue)")
+            var reply: Int64 = -1
+            if next < count { reply = Int64(next); next += 1 } else { finished += 1 }
+            try MPIRuntime.check(MPI_Send(&reply, 1, seal_mpi_int64(), source, replyTag, comm), "MPI_Send (work queue)")
+        }
+    }
+}

@@ -268,6 +268,22 @@ public final class MetricsFile: @unchecked Sendable {
         }
     }
 
+    /// Adds float64 attributes to a round already written (e.g. the time its own writing took, known only after).
+    /// A kill before this flush loses only these attributes, never the round.
+    public func addRoundAttributes(_ round: Int, _ attributes: [String: Double]) throws {
+        for k in attributes.keys where k.isEmpty || MetricsFile.reservedRoundAttributes.contains(k) {
+            throw MetricsError.invalidArgument(path: path, "round attribute name \"\(k)\" is empty or reserved")
+        }
+        try locked { f in
+            let g = "/rounds/" + MetricsFile.roundName(round)
+            guard try f.exists(g), try MetricsFile.isComplete(f, g) else {
+                throw MetricsError.invalidArgument(path: path, "round \(round) is not written")
+            }
+            for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try f.setAttribute(k, v, on: g) }
+            try f.flush()
+        }
+    }
+
     /// Writes eval arm `arm` (a free name such as "base", "passage", "seal_round_1"; no "/"), replacing an existing
     /// arm of that name, with `accuracy`, `n_questions`, `n_correct` and the float64 `extraAttributes`; flushes.
     public func writeEval(arm: String, records: [EvalRecord], accuracy: Double,

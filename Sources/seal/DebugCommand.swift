@@ -154,6 +154,20 @@ struct MPISelfTest: ParsableCommand {
         let bigFlags = try mpi.allreduceSum(bigProbe.overflowed ? 1 : 0)
         expect(bigFlags == 0 || bigFlags == mpi.size, "overflow flag differs across ranks")
 
+        // Dynamic work queue: 97 units of uneven cost (a rank that sleeps more takes fewer); every index must run
+        // exactly once across the job, and twice in a row (a second queue on a fresh communicator).
+        var queueRuns: [Int] = []
+        for round in 0..<2 {
+            let ran = try mpi.forEachDynamic(count: 97) { i in if (i + mpi.rank + round) % 7 == 0 { usleep(2_000) } }
+            let all = try mpi.allgather(try JSONEncoder().encode(ran).map { $0 })
+            let union = try all.flatMap { try JSONDecoder().decode([Int].self, from: Data($0)) }
+            expect(union.sorted() == Array(0..<97), "work queue round \(round): indices \(union.sorted())")
+            expect(ran == ran.sorted(), "work queue round \(round): a rank got indices out of order")
+            queueRuns.append(union.count)
+        }
+        let emptyQueue = try mpi.forEachDynamic(count: 0) { _ in }
+        expect(emptyQueue.isEmpty, "empty work queue ran something")
+
         // Every rank's failures, on rank 0.
         let allFailures = try mpi.gather(Array(failures.joined(separator: "; ").utf8))
         let failureText = (allFailures ?? []).map { String(decoding: $0, as: UTF8.self) }.filter { !$0.isEmpty }
@@ -166,6 +180,7 @@ struct MPISelfTest: ParsableCommand {
             "failures": failureText,
             "broadcast": ["sizes": broadcastSizes, "fnv1a": bcastChecks],
             "gather": ["lengths": gatherLengths],
+            "work_queue": ["units": queueRuns, "thread_multiple": mpi.threadMultiple] as [String: Any],
             "allgather": ["lengths": everyone.map(\.count)],
             "allreduce": ["floats": floats.map(Double.init), "doubles": doubles, "int": ints, "max": maxv],
             "exact": [

@@ -48,7 +48,8 @@ struct KnowledgeCommand: ParsableCommand {
             do { mpi = try MPIRuntime() } catch {
                 FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
             }
-            mpi.runOrAbort {
+            // A run stopped by SIGTERM (preemption) exits 143, as if the signal had ended it, after saving its work.
+            mpi.runOrAbort(exitCode: { $0 is Preempted ? 143 : 1 }) {
                 var overrides = options.overrides
                 if let s = options.seed { overrides.append("run.seed=\(s)") }
                 let cfg = try ResolvedConfig.resolve(schema: KnowledgeCommand.schema, file: options.config, overrides: overrides)

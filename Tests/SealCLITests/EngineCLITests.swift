@@ -105,6 +105,60 @@ final class EngineCLITests: XCTestCase {
         XCTAssertEqual(try numbers(killed), ref, "a resumed run must end with the uninterrupted run's numbers")
     }
 
+    /// Killed in the middle of round 0's inner loops (2 ranks): the finished units are in the journal; resumed on
+    /// 1 rank, the run skips them and ends with the uninterrupted run's numbers. Then SIGTERM (Slurm's preemption
+    /// signal) on a single-process run: it stops at the next unit boundary with status 143, and resumes likewise.
+    func testJournalResumeAndSIGTERM() throws {
+        let (cfg, dir) = try setup()
+        let ref = dir.appendingPathComponent("ref.h5").path
+        var r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", ref])
+        XCTAssertEqual(r.status, 0, r.err)
+        let expected = try numbers(ref)
+
+        let killed = dir.appendingPathComponent("killed.h5").path
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", killed],
+                              mpiArgs: ["-x", "SEAL_DEBUG_KILL_AFTER_UNITS=3"])
+        XCTAssertNotEqual(r.status, 0, "the job was killed")
+        let journal = URL(fileURLWithPath: killed + ".ckpt/round_000.journal")
+        let lines = try FileManager.default.contentsOfDirectory(atPath: journal.path).reduce(0) { n, f in
+            n + (try String(contentsOf: journal.appendingPathComponent(f), encoding: .utf8)).split(separator: "\n").count
+        }
+        XCTAssertGreaterThanOrEqual(lines, 3, "rank 0's three finished units (and the sampled self-edits) are journaled")
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", killed])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("finished units found"), r.out)
+        XCTAssertEqual(try numbers(killed), expected, "resuming from the journal on another rank count changes nothing")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: journal.path), "a committed round's journal is removed")
+
+        // SIGTERM once the first unit is journaled.
+        let termed = dir.appendingPathComponent("termed.h5").path
+        let p = Process()
+        p.executableURL = CLIHarness.binary
+        p.arguments = ["knowledge", "train", "--config", cfg, "--out", termed]
+        p.environment = MPIRunner.environment()
+        let errPipe = Pipe()
+        p.standardError = errPipe
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let termJournal = termed + ".ckpt/round_000.journal"
+        let deadline = Date().addingTimeInterval(120)
+        var sent = false
+        while p.isRunning && Date() < deadline {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: termJournal)) ?? []
+            let n = files.reduce(0) { $0 + ((try? String(contentsOfFile: termJournal + "/" + $1, encoding: .utf8))?.split(separator: "\n").count ?? 0) }
+            if n >= 2 { p.terminate(); sent = true; break }
+            usleep(20_000)
+        }
+        p.waitUntilExit()
+        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(sent, "the run finished before SIGTERM could be sent")
+        XCTAssertEqual(p.terminationStatus, 143, err)
+        XCTAssertTrue(err.contains("stopped by SIGTERM"), err)
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", termed])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try numbers(termed), expected, "a run stopped by SIGTERM resumes to the same numbers")
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])

@@ -425,6 +425,9 @@ final class MPICLITests: XCTestCase {
             XCTAssertEqual(probe["overflowed"] as? Bool, size >= 3, "6e7 per rank overflows from 3 ranks on")
             XCTAssertEqual(probe["nan_nonfinite"] as? Bool, true)
             XCTAssertEqual(probe["nan_sum_last"] as? Double, Double(size))
+            let queue = j["work_queue"] as? [String: Any] ?? [:]
+            XCTAssertEqual(queue["units"] as? [Int], [97, 97], "every work-queue unit runs exactly once")
+            if size > 1 { XCTAssertEqual(queue["thread_multiple"] as? Bool, true, "OpenMPI gives MPI_THREAD_MULTIPLE") }
         }
         for b in exactBits { XCTAssertEqual(b, referenceHex, "exact sums: the correctly rounded exact sum") }
         XCTAssertEqual(Set(exactBits).count, 1, "exact sums are the same bits for every rank count")
