@@ -84,17 +84,63 @@ extension ReSTEMEngine {
             log("resuming \(out) after round \(next - 1)")
             for r in 0..<next { Journal(run: out, name: String(format: "round_%03d", r)).remove() }
         }
+        let eachRound = config.bool("eval.each_round")
+        // The arms of the starting policy (base, passage, self_edit) come first: the rounds change the policy.
+        if config.bool("eval.before_train") && next == 0 {
+            let have = try armsDone(metrics)
+            for arm in try config.strings("eval.arms") where !have.contains(arm) {
+                try evaluate(arm: arm, kind: try EngineConfig.armKind(arm), metrics: metrics, out: out)
+            }
+        }
+        // A resumed run whose last completed round lacks its evaluation (killed during it) does it now, while the
+        // policy is that round's.
+        if next > 0 && next <= rounds && (eachRound || next == rounds) { try evaluateRound(next, out: out, metrics: metrics) }
         for round in next..<max(next, rounds) {
             try runRound(round, out: out, metrics: metrics)
+            if eachRound || round == rounds - 1 { try evaluateRound(round + 1, out: out, metrics: metrics) }
         }
-        if config.bool("eval.after_train") && rounds > 0 {
-            let arm = "seal_round_\(rounds)"
-            var have = false
-            if mpi.isRoot { have = (try? MetricsReader(path: out, locking: false).evalArms().contains(arm)) ?? false }
-            let flag = try mpi.broadcast([have ? 1 : 0])
-            if flag.first == 0 { try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds, out: out) }
+        if mpi.isRoot, let metrics {
+            try metrics.finish()
+            log(try summaryTable(metrics))
         }
-        try metrics?.finish()
+    }
+
+    /// The arms already in the run's file (every rank gets rank 0's list).
+    func armsDone(_ metrics: MetricsFile?) throws -> [String] {
+        var have: [String] = []
+        if mpi.isRoot, let metrics { have = try metrics.evalArms() }
+        return try Wire.decode([String].self, try mpi.broadcast(try Wire.bytes(have)))
+    }
+
+    /// Evaluates the policy after `rounds` ReSTEM rounds as arm `seal_round_<rounds>` (unless already written or
+    /// switched off).
+    func evaluateRound(_ rounds: Int, out: String, metrics: MetricsFile?) throws {
+        guard config.bool("eval.after_train") || config.bool("eval.each_round") else { return }
+        let arm = "seal_round_\(rounds)"
+        if try armsDone(metrics).contains(arm) { return }
+        try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds, out: out)
+    }
+
+    /// The paper's Table 2 shape: one line per arm with accuracy, questions and seconds.
+    func summaryTable(_ metrics: MetricsFile) throws -> String {
+        let arms = try metrics.evalArms()
+        // Configured arms first, in config order, then the SEAL rounds in order.
+        let order = (try config.strings("eval.arms")) + (0...max(0, config.int("run.rounds"))).map { "seal_round_\($0)" }
+        let sorted = arms.sorted { (order.firstIndex(of: $0) ?? .max, $0) < (order.firstIndex(of: $1) ?? .max, $1) }
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return left ? s + fill : fill + s
+        }
+        let width = max(16, (sorted.map(\.count).max() ?? 0) + 2)
+        var lines = ["", pad("arm", width, left: true) + pad("accuracy", 10) + pad("questions", 11) + pad("seconds", 10)]
+        for a in sorted {
+            let at = try metrics.evalAttributes(a)
+            let acc = at["accuracy"]?.doubleValue ?? .nan, n = at["n_questions"]?.intValue ?? 0
+            let secs = at["seconds"]?.doubleValue ?? .nan
+            lines.append(pad(a, width, left: true) + pad(String(format: "%.1f%%", 100 * acc), 10)
+                         + pad("\(n)", 11) + pad(String(format: "%.1f", secs), 10))
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Runs the configured evaluation arms with the starting policy. A file of the same configuration is resumed:
@@ -112,7 +158,7 @@ extension ReSTEMEngine {
                     throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
                 }
                 metrics = m
-                done = (try? MetricsReader(path: out, locking: false).evalArms()) ?? []
+                done = try m.evalArms()
                 if !done.isEmpty { log("resuming \(out): arms already done: \(done.joined(separator: ", "))") }
             } else {
                 if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
@@ -122,7 +168,10 @@ extension ReSTEMEngine {
         }
         done = try JSONDecoder().decode([String].self, from: Data(try mpi.broadcast(try Wire.bytes(done))))
         for (name, kind) in arms where !done.contains(name) { try evaluate(arm: name, kind: kind, metrics: metrics, out: out) }
-        try metrics?.finish()
+        if mpi.isRoot, let metrics {
+            try metrics.finish()
+            log(try summaryTable(metrics))
+        }
     }
 
     /// One ReSTEM round (see the type's documentation).

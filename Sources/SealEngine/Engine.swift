@@ -45,6 +45,8 @@ public enum EngineConfig {
         ConfigKey("eval.arms", .strings, .array([.string("base"), .string("passage"), .string("self_edit")]),
                   "Arms `eval` runs on the eval split: base (no update), passage (inner loop on the context alone), self_edit (inner loops on the policy's own self-edits)."),
         ConfigKey("eval.after_train", .bool, .bool(true), "After the last round, evaluate the trained policy's self-edits as arm seal_round_N."),
+        ConfigKey("eval.each_round", .bool, .bool(false), "After every round n, evaluate the policy's self-edits as arm seal_round_n (the accuracy-over-rounds curve)."),
+        ConfigKey("eval.before_train", .bool, .bool(false), "`train` first runs eval.arms with the starting policy, so one run holds every arm of the table."),
     ]
 
     /// The arm kind of a configured arm name.

@@ -268,6 +268,15 @@ public final class MetricsFile: @unchecked Sendable {
         }
     }
 
+    /// The eval arms written so far, in name order (read through the writer's own handle: a second open of the
+    /// file in this process would clash with the writer's lock).
+    public func evalArms() throws -> [String] { try locked { try $0.children(of: "/evals") } }
+
+    /// The attributes of eval arm `arm` (`accuracy`, `n_questions`, `n_correct`, `seconds`, ...).
+    public func evalAttributes(_ arm: String) throws -> [String: HDF5Value] {
+        try locked { try $0.attributes(on: "/evals/" + arm) }
+    }
+
     /// Adds float64 attributes to a round already written (e.g. the time its own writing took, known only after).
     /// A kill before this flush loses only these attributes, never the round.
     public func addRoundAttributes(_ round: Int, _ attributes: [String: Double]) throws {

@@ -159,6 +159,27 @@ final class EngineCLITests: XCTestCase {
         XCTAssertEqual(try numbers(termed), expected, "a run stopped by SIGTERM resumes to the same numbers")
     }
 
+    /// One `train` run holds every arm of the paper's table: the starting policy's arms, then SEAL after each round;
+    /// rank 0 prints the table at the end.
+    func testEveryArmInOneRun() throws {
+        let (cfg, dir) = try setup()
+        let out = dir.appendingPathComponent("arms.h5").path
+        let r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", out,
+                                             "--set", "eval.before_train=true", "--set", "eval.each_round=true"])
+        XCTAssertEqual(r.status, 0, r.err)
+        let script = "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(' '.join(sorted(f['evals'])))"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, out]
+        let o = Pipe(); p.standardOutput = o
+        try p.run(); p.waitUntilExit()
+        let arms = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(arms, "base passage seal_round_1 seal_round_2 self_edit")
+        let table = r.out.components(separatedBy: "\n").filter { $0.hasPrefix("base ") || $0.hasPrefix("seal_round_") || $0.hasPrefix("arm ") }
+        XCTAssertEqual(table.count, 4, r.out)
+        XCTAssertTrue(r.out.range(of: "base +[0-9.]+% +2 ", options: .regularExpression) != nil, r.out)
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])
