@@ -75,3 +75,9 @@ public protocol SelfEditDomain: AnyObject {
     /// The inner loop of the "train on the context itself" arm (the passage alone), or nil if the domain has none.
     func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan?
 }
+
+extension SelfEditDomain {
+    /// Self-edits written outside the run (e.g. GPT-4.1's, read from a file) for a context, or nil when the domain
+    /// has none. Used by continued pretraining with `cpt.source = "external"`.
+    public func externalSelfEdits(contextID: String) throws -> [String]? { nil }
+}

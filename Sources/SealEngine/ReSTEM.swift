@@ -18,7 +18,7 @@ public final class ReSTEMEngine {
     public let domain: SelfEditDomain
     public let config: ResolvedConfig
     public let mpi: MPIRuntime
-    public private(set) var policy: TransformerModel
+    public internal(set) var policy: TransformerModel
     public let tokenizer: Tokenizer
     let modelDir: URL
     let trainWorkspace = TrainingWorkspace()
@@ -62,14 +62,14 @@ public final class ReSTEMEngine {
 
     /// Samples K self-edits for each context with the current policy. Each (context, sample) has its own random
     /// stream keyed by (run seed, round, context id): independent of batch, order and rank.
-    public func sampleSelfEdits(_ ids: [String], round: Int) throws -> [String: [String]] {
+    public func sampleSelfEdits(_ ids: [String], round: Int, samples: Int? = nil) throws -> [String: [String]] {
         if ids.isEmpty { return [:] }
         let gen = Generator(model: policy, tokenizer: tokenizer, maxBatch: config.int("sampling.batch"))
         if config.bool("model.chat"), let f = ChatFormat.detect(tokenizer), let eot = tokenizer.tokenID(f.endOfTurn) { gen.eosTokenIDs.insert(eot) }
         let seed = UInt64(bitPattern: Int64(config.int("run.seed")))
         let params = SamplingParams(temperature: config.double("sampling.temperature"), topP: config.double("sampling.top_p"),
                                     maxNewTokens: config.int("sampling.max_new_tokens"), seed: Seeds.key([seed, UInt64(round), 1]))
-        let requests = try ids.map { GenerationRequest(prompt: try promptTokens($0), samples: config.int("sampling.samples"), key: Seeds.hash($0)) }
+        let requests = try ids.map { GenerationRequest(prompt: try promptTokens($0), samples: samples ?? config.int("sampling.samples"), key: Seeds.hash($0)) }
         var out: [String: [String]] = [:]
         for c in try gen.generate(requests, params: params) { out[ids[c.promptIndex], default: []].append(c.text) }
         return out
@@ -92,6 +92,14 @@ public final class ReSTEMEngine {
     /// Runs one inner loop: fresh adapter (seeded), finetune on the plan, evaluate. Returns the evaluation, the
     /// final training loss and the number of target tokens.
     public func innerLoop(contextID: String, plan: InnerLoopPlan, seed: UInt64) throws -> (Evaluation, Double, Int) {
+        let (lastLoss, tokens) = try trainInner(contextID: contextID, plan: plan, seed: seed)
+        let ev = try domain.evaluate(contextID: contextID, with: scorer(innerLoRA))
+        return (ev, lastLoss, tokens)
+    }
+
+    /// The inner loop's training alone: the rank's inner adapter is reset (seeded) and finetuned on the plan.
+    /// Returns the final training loss and the number of target tokens.
+    func trainInner(contextID: String, plan: InnerLoopPlan, seed: UInt64) throws -> (Double, Int) {
         let lora = innerLoRA
         lora.reset(seed: seed)
         var tc = TrainConfig()
@@ -110,7 +118,6 @@ public final class ReSTEMEngine {
         if tc.epochs > 0 {
             try trainer.train(rows) { lastLoss = $0.loss; tokens += $0.tokens }
         }
-        let ev = try domain.evaluate(contextID: contextID, with: scorer(lora))
-        return (ev, lastLoss, tokens)
+        return (lastLoss, tokens)
     }
 }

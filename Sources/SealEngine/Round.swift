@@ -183,50 +183,60 @@ extension ReSTEMEngine {
         }
     }
 
-    /// The policy update on the kept pairs, data-parallel and rank-count invariant: pairs are cut into fixed
-    /// micro-batches in a fixed order; micro-batch j is computed by rank j mod size; each micro-batch's gradient is
-    /// added exactly (fixed point) into an accumulator; the accumulators are summed across ranks exactly; every
-    /// rank applies the same clipped AdamW step. Returns (step, loss) per optimizer step and the trained adapter.
+    /// The policy update on the kept pairs (loss on the completion only), with the `sft.*` recipe.
     public func policyUpdate(_ pairs: [TextExample], round: Int, times: inout PhaseTimes) throws -> (steps: [(step: Int, loss: Double)], adapter: LoRAAdapter?) {
         if pairs.isEmpty { return ([], nil) }
-        let targets = try LoRATarget.parseList(config.strings("sft.lora_targets").joined(separator: ","))
-        let lora = LoRAAdapter(modelConfig: policy.config, config: LoRAConfig(rank: config.int("sft.lora_rank"),
-                                                                            alpha: config.double("sft.lora_alpha"), targets: targets))
         let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
-        lora.reset(seed: Seeds.key([runSeed, UInt64(round), 2]))
         let (rows, _) = try Dataset.encode(pairs, tokenizer: tokenizer, lossOn: .completion,
                                            maxLength: min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings),
                                            eosID: policy.eosTokenIDs.first, appendEOS: true, source: "kept pairs")
-        let micro = max(1, config.int("sft.micro_batch"))
-        let perStep = max(micro, config.int("sft.batch"))
-        // Row order: epoch after epoch, each a seeded permutation (identical on every rank).
+        let recipe = try FinetuneRecipe(config, prefix: "sft", full: false, seed: Seeds.key([runSeed, UInt64(round), 2]),
+                                        label: "round \(round)'s policy update")
+        return try dataParallelFinetune(rows, recipe: recipe, times: &times)
+    }
+
+    /// A finetune of the policy on `rows`, data-parallel and rank-count invariant: the rows (epoch after epoch, each
+    /// a seeded permutation, identical on every rank) are cut into optimizer steps and fixed micro-batches;
+    /// micro-batch j of a step is computed by rank j mod size; each micro-batch's gradient is added exactly (fixed
+    /// point) into an accumulator; the accumulators are summed across ranks exactly; every rank applies the same
+    /// clipped AdamW step. With a LoRA recipe returns the trained adapter (the policy is untouched); a full
+    /// finetune updates the policy's weights in place and returns nil. Also returns (step, loss) per step.
+    func dataParallelFinetune(_ rows: [EncodedExample], recipe: FinetuneRecipe, times: inout PhaseTimes) throws -> (steps: [(step: Int, loss: Double)], adapter: LoRAAdapter?) {
+        if rows.isEmpty { return ([], nil) }
+        var lora: LoRAAdapter? = nil
+        if let lc = recipe.lora {
+            lora = LoRAAdapter(modelConfig: policy.config, config: lc)
+            lora!.reset(seed: recipe.seed)
+        }
+        let params = lora?.params ?? policy.params
+        let grads = lora?.grads ?? FloatBuffer(count: policy.params.count)
         var tc = TrainConfig()
-        tc.seed = Seeds.key([runSeed, UInt64(round), 3])
-        tc.epochs = config.double("sft.epochs")
-        tc.batchSize = perStep
+        tc.seed = Seeds.key([recipe.seed, 3])
+        tc.epochs = recipe.epochs
+        tc.batchSize = recipe.batch
         let probe = try Trainer(model: policy, lora: nil, config: tc, workspace: trainWorkspace)
-        let totalRows = Int((Double(rows.count) * tc.epochs).rounded(.up))
+        let totalRows = Int((Double(rows.count) * recipe.epochs).rounded(.up))
         let order = probe.rowOrder(rows: rows.count, count: totalRows)
+        let perStep = max(recipe.micro, recipe.batch)
         let totalSteps = max(1, (totalRows + perStep - 1) / perStep)
-        let schedule = LRSchedule(rawValue: config.string("sft.schedule"))!
-        let adam = AdamW(count: lora.params.count)
-        let acc = ExactAccumulator(count: lora.grads.count)
-        let maxNorm = config.double("sft.max_grad_norm")
+        let adam = AdamW(count: params.count, weightDecay: recipe.weightDecay)
+        let acc = ExactAccumulator(count: grads.count)
         var log: [(Int, Double)] = []
         for step in 0..<totalSteps {
-            try Preemption.check("round \(round)'s policy update")
+            try Preemption.check(recipe.label)
             let stepRows = Array(order[(step * perStep)..<min((step + 1) * perStep, order.count)])
-            let microBatches = stride(from: 0, to: stepRows.count, by: micro).map { Array(stepRows[$0..<min($0 + micro, stepRows.count)]) }
+            let microBatches = stride(from: 0, to: stepRows.count, by: recipe.micro).map { Array(stepRows[$0..<min($0 + recipe.micro, stepRows.count)]) }
             let stepTokens = stepRows.reduce(0) { $0 + rows[$1].targets.dropFirst().filter { $0 }.count }
             let scale = stepTokens > 0 ? 1 / Float(stepTokens) : 0
             acc.reset()
             var localLoss: [Double] = []
             var t0 = Self.now()
             for (j, mb) in microBatches.enumerated() where j % mpi.size == mpi.rank {
-                lora.grads.pointer.update(repeating: 0, count: lora.grads.count)
+                grads.pointer.update(repeating: 0, count: grads.count)
                 let batch = TrainingBatch(sequences: mb.map { rows[$0].ids }, targets: mb.map { rows[$0].targets })
-                let r = try policy.lossAndGradients(batch, lora: lora, fullGradients: nil, lossScale: scale, workspace: trainWorkspace)
-                acc.add(lora.grads.pointer, count: lora.grads.count)
+                let r = try policy.lossAndGradients(batch, lora: lora, fullGradients: lora == nil ? grads : nil,
+                                                    lossScale: scale, workspace: trainWorkspace)
+                acc.add(grads.pointer, count: grads.count)
                 localLoss.append(r.lossSum)
             }
             times.sft += Self.now() - t0
@@ -244,18 +254,49 @@ extension ReSTEMEngine {
                 for (i, v) in l.enumerated() { perMicro[r + i * mpi.size] = v }
             }
             let loss = stepTokens > 0 ? perMicro.reduce(0, +) / Double(stepTokens) : 0
-            if acc.overflowed { throw EngineError("round \(round) policy update step \(step + 1): gradient overflow or non-finite value") }
-            acc.result(into: lora.grads.pointer)
+            if acc.overflowed { throw EngineError("\(recipe.label) step \(step + 1): gradient overflow or non-finite value") }
+            acc.result(into: grads.pointer)
             t0 = Self.now()
-            let norm = maxNorm > 0 ? clipGradients(lora.grads, maxNorm: maxNorm) : gradientNorm(lora.grads)
+            let norm = recipe.maxGradNorm > 0 ? clipGradients(grads, maxNorm: recipe.maxGradNorm) : gradientNorm(grads)
             guard loss.isFinite, norm.isFinite else {
-                throw EngineError("round \(round) policy update step \(step + 1): loss \(loss), gradient norm \(norm) not finite")
+                throw EngineError("\(recipe.label) step \(step + 1): loss \(loss), gradient norm \(norm) not finite")
             }
-            let lr = config.double("sft.lr") * schedule.multiplier(step: step, totalSteps: totalSteps, warmupSteps: 0)
-            adam.step(params: lora.params, grads: lora.grads, lr: lr)
+            let lr = recipe.lr * recipe.schedule.multiplier(step: step, totalSteps: totalSteps, warmupSteps: recipe.warmupSteps)
+            adam.step(params: params, grads: grads, lr: lr)
             times.sft += Self.now() - t0
             log.append((step + 1, loss))
         }
         return (log, lora)
+    }
+}
+
+/// The recipe of a data-parallel finetune, read from a config section (`sft.*`, `cpt.*`).
+struct FinetuneRecipe {
+    var lora: LoRAConfig?
+    var lr: Double
+    var epochs: Double
+    var batch: Int
+    var micro: Int
+    var schedule: LRSchedule
+    var warmupSteps = 0
+    var maxGradNorm: Double
+    var weightDecay = 0.0
+    var seed: UInt64
+    var label: String
+
+    init(_ config: ResolvedConfig, prefix p: String, full: Bool, seed: UInt64, label: String) throws {
+        if !full {
+            let targets = try LoRATarget.parseList(config.strings("\(p).lora_targets").joined(separator: ","))
+            lora = LoRAConfig(rank: config.int("\(p).lora_rank"), alpha: config.double("\(p).lora_alpha"), targets: targets)
+        }
+        lr = config.double("\(p).lr")
+        epochs = config.double("\(p).epochs")
+        micro = max(1, config.int("\(p).micro_batch"))
+        batch = max(micro, config.int("\(p).batch"))
+        guard let s = LRSchedule(rawValue: config.string("\(p).schedule")) else { throw EngineError("\(p).schedule must be constant, linear or cosine") }
+        schedule = s
+        maxGradNorm = config.double("\(p).max_grad_norm")
+        self.seed = seed
+        self.label = label
     }
 }

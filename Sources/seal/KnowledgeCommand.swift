@@ -29,9 +29,9 @@ struct KnowledgeCommand: ParsableCommand {
     }
 
     struct Train: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run ReSTEM rounds (under mpirun: SPMD over ranks).")
+        static let configuration = CommandConfiguration(abstract: "Run the experiment run.experiment names: ReSTEM rounds, continued pretraining or continual learning (under mpirun: SPMD over ranks).")
         @OptionGroup var options: ExperimentOptions
-        func run() throws { try KnowledgeCommand.launch(options) { try $0.train(out: options.out, overwrite: options.overwrite) } }
+        func run() throws { try KnowledgeCommand.launch(options) { try $0.runExperiment(out: options.out, overwrite: options.overwrite) } }
     }
 
     struct Eval: ParsableCommand {

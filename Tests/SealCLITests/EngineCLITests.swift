@@ -180,6 +180,58 @@ final class EngineCLITests: XCTestCase {
         XCTAssertTrue(r.out.range(of: "base +[0-9.]+% +2 ", options: .regularExpression) != nil, r.out)
     }
 
+    /// Every eval arm's predictions and verdicts plus every round's SFT losses, read with h5py.
+    func armsAndLosses(_ h5: String) throws -> String {
+        let script = """
+        import h5py, json, sys
+        f = h5py.File(sys.argv[1], 'r')
+        out = {a: [[x.decode() if isinstance(x, bytes) else x for x in f['evals'][a][k][()].tolist()] for k in ('context_id', 'prediction', 'correct')]
+               for a in f['evals']}
+        out['sft'] = {r: f['rounds'][r]['sft']['loss'][()].tolist() for r in f['rounds']}
+        print(json.dumps(out, sort_keys=True))
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, h5]
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let out = o.fileHandleForReading.readDataToEndOfFile()
+        let err = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err, as: UTF8.self))
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Continued pretraining (LoRA and full) and continual learning: 1 and 2 ranks give the same answers and losses.
+    func testCPTAndContinualAreRankCountInvariant() throws {
+        let (cfg, dir) = try setup()
+        let train = dir.appendingPathComponent("train.json").path
+        let runs: [(String, [String])] = [
+            ("cpt", ["run.experiment=cpt", "cpt.samples=2", "cpt.epochs=1", "cpt.batch=2", "cpt.lora_rank=4", "cpt.lora_alpha=8",
+                     "knowledge.eval_file=\(train)", "eval.before_train=true", "eval.arms=[\"base\"]"]),
+            ("cptfull", ["run.experiment=cpt", "cpt.full=true", "cpt.source=context", "cpt.epochs=1", "cpt.lr=1e-4", "knowledge.eval_file=\(train)"]),
+            ("continual", ["run.experiment=continual", "continual.sequences=3", "continual.length=1", "knowledge.eval_file=\(train)"]),
+            ("continual2", ["run.experiment=continual", "continual.sequences=1", "continual.length=3", "knowledge.eval_file=\(train)"]),
+        ]
+        for (name, sets) in runs {
+            var results: [String] = []
+            for ranks in [1, 2] {
+                let out = dir.appendingPathComponent("\(name)-\(ranks).h5").path
+                let r = try MPIRunner.run(ranks: ranks, ["knowledge", "train", "--config", cfg, "--out", out] + sets.flatMap { ["--set", $0] })
+                XCTAssertEqual(r.status, 0, "\(name): \(r.err)")
+                results.append(try armsAndLosses(out))
+            }
+            XCTAssertEqual(results[0], results[1], "\(name): 1 and 2 ranks must agree")
+            switch name {
+            case "cpt": XCTAssertTrue(results[0].contains("\"base\"") && results[0].contains("\"cpt\"") && results[0].contains("round_000"), results[0])
+            case "continual": XCTAssertTrue(results[0].contains("continual_seq2_step_1"), results[0])
+            case "continual2": XCTAssertTrue(results[0].contains("continual_seq0_step_3"), results[0])
+            default: XCTAssertTrue(results[0].contains("\"cpt\""), results[0])
+            }
+        }
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])

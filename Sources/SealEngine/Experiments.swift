@@ -1,0 +1,268 @@
+import Foundation
+import SealGenerate
+import SealModel
+import SealRuntime
+import SealTrain
+
+// The two experiments of SEAL's knowledge section besides the ReSTEM rounds, generic over the domain:
+//  * continued pretraining (CPT): self-edits for N contexts at once, one data-parallel finetune over the union,
+//    then every context's questions — does the self-edit data still help when passages are absorbed in bulk?
+//  * continual learning: sequences of contexts, each self-edit applied and merged in turn, every context seen so
+//    far re-evaluated after each update — the forgetting matrix.
+// Both shard their work over ranks with the same rules as the rounds: results depend on (seed, coordinates) only.
+
+extension ReSTEMEngine {
+    /// The experiment `run.experiment` names: restem (the rounds), cpt or continual.
+    public func runExperiment(out: String, overwrite: Bool) throws {
+        switch config.string("run.experiment") {
+        case "restem": try train(out: out, overwrite: overwrite)
+        case "cpt": try continuedPretraining(out: out, overwrite: overwrite)
+        case "continual": try continualLearning(out: out, overwrite: overwrite)
+        case let other: throw EngineError("run.experiment must be restem, cpt or continual (got '\(other)')")
+        }
+    }
+
+    /// Opens (resuming) or creates the run's metrics file on rank 0; every rank learns which rounds are complete.
+    func openRun(out: String, overwrite: Bool) throws -> (MetricsFile?, completed: [Int]) {
+        var metrics: MetricsFile? = nil
+        var completed: [Int] = []
+        if mpi.isRoot {
+            if FileManager.default.fileExists(atPath: out) && !overwrite {
+                let (m, done) = try MetricsFile.resume(path: out)
+                guard try m.config == config.json else {
+                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                }
+                metrics = m
+                completed = done
+                log("resuming \(out)")
+            } else {
+                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
+                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"),
+                                                 worldSize: mpi.size, model: modelDir.path, overwrite: overwrite)
+            }
+        }
+        completed = try Wire.decode([Int].self, try mpi.broadcast(try Wire.bytes(completed)))
+        return (metrics, completed)
+    }
+
+    // MARK: continued pretraining
+
+    /// CPT over the eval split: self-edits from `cpt.source` (the policy's samples, the domain's external ones, or
+    /// the contexts alone), one data-parallel finetune over the union of their training rows (LoRA or full, the
+    /// `cpt.*` recipe), then arm `cpt.arm` evaluates every context's questions with the finetuned model. The
+    /// finetune is recorded as round 0 (its samples are the self-edits used; rewards are NaN) and checkpointed, so
+    /// a killed run resumes at the evaluation. `eval.before_train` runs `eval.arms` with the starting policy first.
+    public func continuedPretraining(out: String, overwrite: Bool) throws {
+        Preemption.install()
+        let (metrics, completed) = try openRun(out: out, overwrite: overwrite)
+        let contexts = try domain.contexts(split: "eval").sorted { $0.id < $1.id }
+        let arm = config.string("cpt.arm")
+        if config.bool("eval.before_train") && !completed.contains(0) {
+            let have = try armsDone(metrics)
+            for a in try config.strings("eval.arms") where !have.contains(a) {
+                try evaluate(arm: a, kind: try EngineConfig.armKind(a), metrics: metrics, out: out)
+            }
+        }
+        let full = config.bool("cpt.full")
+        let ckpt = checkpointURL(out, round: 0)
+        if completed.contains(0) {
+            if full {
+                policy = try TransformerModel.load(directory: ckpt)
+            } else if FileManager.default.fileExists(atPath: ckpt.path) {
+                try PEFTAdapter.load(from: ckpt, for: policy).merge(into: policy)
+            }
+        } else {
+            var times = PhaseTimes()
+            let start = Self.now()
+            let source = config.string("cpt.source")
+            let perContext = max(1, config.int("cpt.samples"))
+            var edits: [String: [String]] = [:]
+            switch source {
+            case "policy":
+                let journal = Journal(run: out, name: "cpt")
+                edits = try allSelfEdits(contexts, round: 0, journal: try journal.load(), writer: try JournalWriter(journal, rank: mpi.rank), times: &times)
+            case "external":
+                for c in contexts {
+                    guard let e = try domain.externalSelfEdits(contextID: c.id) else {
+                        throw EngineError("cpt.source = external: the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
+                    }
+                    edits[c.id] = e
+                }
+            case "context": break
+            default: throw EngineError("cpt.source must be policy, external or context (got '\(source)')")
+            }
+            // The union of the training rows, in (context, sample) order, each distinct row once (every self-edit
+            // plan of a context repeats the passage itself).
+            var seen = Set<String>()
+            var byLoss: [LossOn: [TextExample]] = [:]
+            var records: [SampleRecord] = []
+            func add(_ plan: InnerLoopPlan) {
+                for r in plan.rows where seen.insert("\(plan.lossOn)|\(r.prompt ?? "")|\(r.text)").inserted { byLoss[plan.lossOn, default: []].append(r) }
+            }
+            for c in contexts {
+                if source == "context" {
+                    guard let plan = try domain.contextOnlyPlan(contextID: c.id) else { throw EngineError("cpt.source = context: the domain has no context-only plan") }
+                    add(plan)
+                    continue
+                }
+                for (k, text) in (edits[c.id] ?? []).prefix(perContext).enumerated() {
+                    var rec = SampleRecord(contextID: c.id, sampleIndex: k, rank: mpi.rank, reward: .nan, baselineScore: .nan,
+                                           adaptedScore: .nan, innerLoss: .nan, tokens: 0, seconds: 0, selfEdit: text)
+                    do { add(try domain.innerLoopPlan(contextID: c.id, selfEdit: text)) } catch let e as InvalidSelfEdit { rec.status = "invalid: \(e.reason)" }
+                    records.append(rec)
+                }
+            }
+            let maxLength = min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings)
+            var rows: [EncodedExample] = []
+            for lossOn in LossOn.allCases { if let r = byLoss[lossOn] {
+                rows += try Dataset.encode(r, tokenizer: tokenizer, lossOn: lossOn, maxLength: maxLength, eosID: policy.eosTokenIDs.first,
+                                           appendEOS: false, source: "cpt rows").0
+            } }
+            if mpi.isRoot { log("cpt: \(rows.count) training rows from \(contexts.count) contexts (source \(source))") }
+            let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
+            let recipe = try FinetuneRecipe(config, prefix: "cpt", full: full, seed: Seeds.key([runSeed, 0xC97]), label: "continued pretraining")
+            let (steps, adapter) = try dataParallelFinetune(rows, recipe: recipe, times: &times)
+            if mpi.isRoot, let metrics {
+                if full {
+                    let tmp = URL(fileURLWithPath: ckpt.path + ".tmp")
+                    try? FileManager.default.removeItem(at: tmp)
+                    try saveFullModel(to: tmp)
+                    try? FileManager.default.removeItem(at: ckpt)
+                    try FileManager.default.moveItem(at: tmp, to: ckpt)
+                } else {
+                    try saveCheckpoint(adapter, out: out, round: 0)
+                }
+                try metrics.writeRound(0, samples: records, sftSteps: steps, attributes: [
+                    "seconds_sampling": times.sampling, "seconds_sft": times.sft, "seconds_comm": times.comm,
+                    "seconds_wait": times.wait, "seconds_total": Self.now() - start, "rows": Double(rows.count),
+                    "world_size": Double(mpi.size),
+                ])
+                log(String(format: "cpt: %d rows, %d steps, final loss %.4f, %.1f s", rows.count, steps.count, steps.last?.loss ?? .nan, Self.now() - start))
+            }
+            try mpi.barrier()
+            if mpi.isRoot { Journal(run: out, name: "cpt").remove() }
+            adapter?.merge(into: policy)
+        }
+        if try !armsDone(metrics).contains(arm) { try evaluate(arm: arm, kind: .none, metrics: metrics, out: out) }
+        if mpi.isRoot, let metrics {
+            try metrics.finish()
+            log(try summaryTable(metrics))
+        }
+    }
+
+    /// Writes the policy as a model directory (config.json, safetensors, tokenizer files): the checkpoint of a
+    /// full-finetuning CPT run.
+    func saveFullModel(to dir: URL) throws {
+        let fm = FileManager.default
+        let cfgURL = modelDir.appendingPathComponent("config.json")
+        guard let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: cfgURL)) as? [String: Any] else {
+            throw EngineError("\(cfgURL.path): not a JSON object")
+        }
+        try policy.save(to: dir, configJSON: cfg, dtype: .f32)
+        let skip: Set<String> = ["config.json", "generation_config.json", "model.safetensors.index.json"]
+        for name in try fm.contentsOfDirectory(atPath: modelDir.path) where !skip.contains(name) && !name.hasSuffix(".safetensors") {
+            var isDir: ObjCBool = false
+            let src = modelDir.appendingPathComponent(name)
+            if fm.fileExists(atPath: src.path, isDirectory: &isDir), !isDir.boolValue {
+                try fm.copyItem(at: src, to: dir.appendingPathComponent(name))
+            }
+        }
+    }
+
+    // MARK: continual learning
+
+    /// The forgetting experiment: `continual.sequences` sequences of `continual.length` contexts from the eval split
+    /// (a seeded shuffle, cut in order). Each sequence starts from the starting policy; step 0 evaluates all its
+    /// contexts; step t samples one self-edit for context t−1 with the current model, trains it (the inner-loop
+    /// recipe), merges it, and evaluates contexts 0..<t. Arm `continual_seq<s>_step_<t>` holds step t's answers.
+    /// Sequences are the units of work (dynamic scheduling; each is journaled when done).
+    public func continualLearning(out: String, overwrite: Bool) throws {
+        Preemption.install()
+        let (metrics, _) = try openRun(out: out, overwrite: overwrite)
+        let all = try domain.contexts(split: "eval").sorted { $0.id < $1.id }
+        let nSeq = config.int("continual.sequences"), len = config.int("continual.length")
+        guard nSeq >= 1, len >= 1 else { throw EngineError("continual.sequences and continual.length must be at least 1") }
+        guard nSeq * len <= all.count else {
+            throw EngineError("continual: \(nSeq) sequences × \(len) contexts need \(nSeq * len) contexts; the eval split has \(all.count)")
+        }
+        let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
+        var ids = all.map(\.id)
+        let rng = CounterRNG(seed: Seeds.key([runSeed, 0xC0_47]))
+        for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, Int(rng.uniform(stream: 1, index: UInt64(i)) * Double(i + 1))) }
+        let sequences = (0..<nSeq).map { Array(ids[($0 * len)..<(($0 + 1) * len)]) }
+        let journal = Journal(run: out, name: "continual")
+        let done = try journal.load()
+        let writer = try JournalWriter(journal, rank: mpi.rank)
+        let armName = { (s: Int, t: Int) in "continual_seq\(s)_step_\(t)" }
+        let pending = (0..<nSeq).filter { s in (0...len).contains { done["eval|\(armName(s, $0))|0"] == nil } }
+        let start = Self.now()
+        let base = FloatBuffer(count: policy.params.count, zeroed: false)
+        base.pointer.update(from: policy.params.pointer, count: policy.params.count)
+        let progress = ProgressReporter(label: "continual sequences", total: pending.count, enabled: mpi.isRoot && verbose, sink: log)
+        var local: [JournalEntry] = []
+        try mpi.forEachDynamic(count: pending.count) { i in
+            let s = pending[i]
+            policy.params.pointer.update(from: base.pointer, count: base.count)
+            var steps: [[EvalRecord]] = []
+            func evaluateSeen(_ n: Int) throws -> [EvalRecord] {
+                try sequences[s].prefix(n).flatMap { c in
+                    try domain.evaluate(contextID: c, with: scorer(nil)).items.map {
+                        EvalRecord(contextID: c, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct)
+                    }
+                }
+            }
+            steps.append(try evaluateSeen(len))
+            for t in 1...len {
+                try Preemption.check("continual sequence \(s)")
+                let c = sequences[s][t - 1]
+                let text = try sampleSelfEdits([c], round: 2_000 + 100 * s + t, samples: 1)[c]?.first ?? ""
+                if let plan = try? domain.innerLoopPlan(contextID: c, selfEdit: text) {
+                    _ = try trainInner(contextID: c, plan: plan, seed: Seeds.key([runSeed, 0xC0_47, UInt64(s), UInt64(t)]))
+                    innerLoRA.merge(into: policy)
+                }
+                steps.append(try evaluateSeen(t))
+            }
+            for (t, recs) in steps.enumerated() {
+                let e = JournalEntry(kind: .eval, context: armName(s, t), evals: recs)
+                try writer.append(e)
+                local.append(e)
+            }
+            if mpi.isRoot { progress.advance() }
+        }
+        policy.params.pointer.update(from: base.pointer, count: base.count)
+        let gathered = try mpi.gather(try Wire.bytes(local))
+        if mpi.isRoot, let gathered, let metrics {
+            var entries = done
+            for blob in gathered { for e in try Wire.decode([JournalEntry].self, blob) { entries[e.key] = e } }
+            // The mean matrix over sequences: row t = after t updates, column j = the sequence's j-th context.
+            var sum = [[Double]](repeating: [Double](repeating: 0, count: len), count: len + 1)
+            var count = sum
+            let have = Set(try metrics.evalArms())
+            for s in 0..<nSeq {
+                for t in 0...len {
+                    guard let recs = entries["eval|\(armName(s, t))|0"]?.evals else { throw EngineError("continual: no result for sequence \(s) step \(t)") }
+                    for (j, c) in sequences[s].enumerated() {
+                        let mine = recs.filter { $0.contextID == c }
+                        if mine.isEmpty { continue }
+                        sum[t][j] += Double(mine.filter(\.correct).count) / Double(mine.count)
+                        count[t][j] += 1
+                    }
+                    if !have.contains(armName(s, t)) {
+                        let acc = recs.isEmpty ? 0 : Double(recs.filter(\.correct).count) / Double(recs.count)
+                        try metrics.writeEval(arm: armName(s, t), records: recs, accuracy: acc,
+                                              extraAttributes: ["sequence": Double(s), "step": Double(t)])
+                    }
+                }
+            }
+            var lines = ["continual: mean accuracy over \(nSeq) sequences (row: after t updates; column: j-th context)"]
+            for t in 0...len {
+                lines.append("t=\(t) " + (0..<len).map { j in count[t][j] > 0 ? String(format: "%5.2f", sum[t][j] / count[t][j]) : "    ." }.joined(separator: " "))
+            }
+            lines.append(String(format: "%.1f s", Self.now() - start))
+            log(lines.joined(separator: "\n"))
+            try metrics.finish()
+        }
+        try mpi.barrier()
+        if mpi.isRoot { journal.remove() }
+    }
+}
