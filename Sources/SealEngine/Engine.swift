@@ -59,7 +59,7 @@ public enum EngineConfig {
         ConfigKey("continual.sequences", .int, .int(8), "Continual learning: number of sequences."),
         ConfigKey("continual.length", .int, .int(8), "Continual learning: contexts per sequence."),
         ConfigKey("eval.arms", .strings, .array([.string("base"), .string("passage"), .string("self_edit")]),
-                  "Arms `eval` runs on the eval split: base (no update), passage (inner loop on the context alone), self_edit (inner loops on the policy's own self-edits)."),
+                  "Arms `eval` runs on the eval split: base (no update), passage (inner loop on the context alone), self_edit (inner loops on the policy's own self-edits), external (inner loops on the domain's self-edit file, e.g. GPT-4.1's)."),
         ConfigKey("eval.after_train", .bool, .bool(true), "After the last round, evaluate the trained policy's self-edits as arm seal_round_N."),
         ConfigKey("eval.each_round", .bool, .bool(false), "After every round n, evaluate the policy's self-edits as arm seal_round_n (the accuracy-over-rounds curve)."),
         ConfigKey("eval.before_train", .bool, .bool(false), "`train` first runs eval.arms with the starting policy, so one run holds every arm of the table."),
@@ -71,7 +71,8 @@ public enum EngineConfig {
         case "base": return .none
         case "passage", "context": return .context
         case "self_edit", "self_edits": return .selfEdits
-        default: throw EngineError("eval.arms: unknown arm '\(name)' (base, passage, self_edit)")
+        case "external": return .external
+        default: throw EngineError("eval.arms: unknown arm '\(name)' (base, passage, self_edit, external)")
         }
     }
 }

@@ -11,6 +11,9 @@ public enum ArmKind: String, Sendable {
     /// K self-edits sampled from the current policy, each with its own inner loop; the arm's accuracy is the mean
     /// over contexts × self-edits × questions ("passage + self-edits", and SEAL after ReSTEM).
     case selfEdits = "self_edits"
+    /// Self-edits written outside the run (the domain's file, e.g. GPT-4.1's), each with its own inner loop
+    /// ("passage + GPT-4.1 self-edits").
+    case external
 }
 
 extension ReSTEMEngine {
@@ -29,8 +32,17 @@ extension ReSTEMEngine {
         var times = PhaseTimes()
         var edits: [String: [String]] = [:]
         var units: [Unit] = []
-        if kind == .selfEdits {
-            edits = try allSelfEdits(contexts, round: 1_000 + round, journal: journal, writer: writer, times: &times)
+        if kind == .selfEdits || kind == .external {
+            if kind == .selfEdits {
+                edits = try allSelfEdits(contexts, round: 1_000 + round, journal: journal, writer: writer, times: &times)
+            } else {
+                for c in contexts {
+                    guard let e = try domain.externalSelfEdits(contextID: c.id) else {
+                        throw EngineError("arm \(arm): the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
+                    }
+                    edits[c.id] = e
+                }
+            }
             units = pendingUnits(contexts, edits: edits, journal: [:]).filter { $0.sample >= 0 }
         } else {
             units = contexts.map { Unit(context: $0.id, sample: 0, cost: $0.cost) }
@@ -49,7 +61,7 @@ extension ReSTEMEngine {
             case .context:
                 guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
                 ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)])).0
-            case .selfEdits:
+            case .selfEdits, .external:
                 do {
                     let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: edits[u.context]![u.sample])
                     let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(u.context), UInt64(u.sample)])
@@ -77,7 +89,7 @@ extension ReSTEMEngine {
             // Contexts in id order; within a context, samples in index order: the same on any rank count.
             var all: [EvalRecord] = []
             for c in contexts.map(\.id).sorted() {
-                let samples = kind == .selfEdits ? Array((edits[c] ?? []).indices) : [0]
+                let samples = kind == .selfEdits || kind == .external ? Array((edits[c] ?? []).indices) : [0]
                 for k in samples {
                     guard let e = entries["eval|\(c)|\(k)"]?.evals else { throw EngineError("arm \(arm): no result for context \(c) sample \(k)") }
                     all += e
