@@ -76,6 +76,14 @@ args=("$DOMAIN" "$COMMAND" --config "$CONFIG" --out "$OUT")
 [ -n "${SEED:-}" ] && args+=(--seed "$SEED")
 # shellcheck disable=SC2206
 extra=(${SEAL_ARGS:-} ${SWEEP_ARGS:-})
+if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
+  # A requeued job must resume, not start over.
+  kept=()
+  for a in "${extra[@]}"; do
+    if [ "$a" = --overwrite ]; then seal_log "requeued: ignoring --overwrite so that the run resumes"; else kept+=("$a"); fi
+  done
+  extra=("${kept[@]}")
+fi
 args+=("${extra[@]}")
 
 case "$LAUNCHER" in
