@@ -82,8 +82,14 @@ done
 [ "$(state "$id")" = RUNNING ] || fail "job $id finished before it could be requeued (the job is too short)"
 scontrol requeue "$id"
 step "round 0 on disk: scontrol requeue $id"
-# Slurm holds a requeued batch job for about two minutes (BeginTime); let it start again now.
-for _ in $(seq 60); do [ "$(state "$id")" = PENDING ] && break; sleep 0.5; done
+# Slurm holds a requeued batch job for about two minutes (BeginTime). Let it start sooner, but only once the old
+# instance is gone (node idle again) and a little later: Slurm revokes the job's old credential at the requeue, and a
+# start within the same second fails with "Job credential revoked".
+for _ in $(seq 120); do
+  [ "$(state "$id")" = PENDING ] && [ "$(sinfo -h -n "$(hostname -s)" -o %t)" = idle ] && break
+  sleep 0.5
+done
+sleep 3
 scontrol update JobId="$id" StartTime=now || true
 s=$(wait_done "$id" 900)
 [ "$s" = "COMPLETED " ] || fail "requeued job $id ended $s"
