@@ -1,10 +1,13 @@
 """analysis.report on metrics files that seal wrote: its tables against h5py's own reading of the files, its
 figures as real images, and damaged, old or wrong input."""
 
+import contextlib
+import io
 import json
 import os
 import subprocess
 import sys
+import warnings
 
 import h5py
 import matplotlib.image
@@ -13,16 +16,33 @@ import pandas as pd
 import pytest
 
 from analysis import figures, tables
+from analysis.report import main
 from analysis.runfile import MetricsFileError, MetricsWarning, load_run
 
 from .seal_runs import REPO
 
 
-def report(paths, out, *extra):
-    """The CLI as a user runs it; returns (exit status, stdout, stderr)."""
+def cli(paths, out, *extra):
+    """The CLI as a user runs it, in a new process; returns (exit status, stdout, stderr)."""
     p = subprocess.run([sys.executable, "-m", "analysis.report", *paths, "--out", str(out), *extra], cwd=REPO,
                        capture_output=True, text=True, timeout=300)
     return p.returncode, p.stdout, p.stderr
+
+
+def report(paths, out, *extra):
+    """The CLI's main() in this process (saves a Python start per test); returns (exit status, stdout, stderr).
+    An exception escaping main() fails the test, as a traceback would."""
+    o, e = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(o), contextlib.redirect_stderr(e), warnings.catch_warnings():
+        # MetricsWarnings are main()'s to print, and numpy's RuntimeWarnings (empty means, NaN casts) are sloppiness:
+        # both fail the test if they escape.
+        warnings.simplefilter("error", MetricsWarning)
+        warnings.simplefilter("error", RuntimeWarning)
+        try:
+            rc = main([*map(str, paths), "--out", str(out), *extra])
+        except SystemExit as x:  # argparse's usage errors
+            rc = x.code
+    return rc, o.getvalue(), e.getvalue()
 
 
 def strings(ds):
@@ -49,7 +69,7 @@ def assert_png(path, min_w=400, min_h=250):
 def finished(seal_files, tmp_path_factory):
     """The report on the finished train and eval runs (the CLI runs once for the tests that read it)."""
     out = tmp_path_factory.mktemp("report")
-    rc, stdout, err = report([seal_files["knowledge-tiny.h5"], seal_files["knowledge-tiny-eval.h5"]], out)
+    rc, stdout, err = cli([seal_files["knowledge-tiny.h5"], seal_files["knowledge-tiny-eval.h5"]], out)
     return out, rc, stdout, err
 
 
@@ -264,6 +284,18 @@ def test_not_a_metrics_file(seal_files, tmp_path, kind):
 def test_usage_errors(tmp_path):
     rc, out, err = report([], tmp_path)
     assert rc == 2 and "usage" in err and "Traceback" not in err
+
+
+def test_cli_process_on_bad_and_killed_input(seal_files, tmp_path):
+    """The real command in its own process: a non-HDF5 file is exit status 2 with one clear line; a killed run is
+    exit status 0 with warnings; neither shows a traceback."""
+    bad = tmp_path / "notes.h5"
+    bad.write_text("not hdf5")
+    rc, out, err = cli([str(bad)], tmp_path / "a")
+    assert rc == 2 and err.strip() == f"analysis.report: error: {bad}: not an HDF5 file (seal metrics files are " \
+                                      f"HDF5; see docs/METRICS.md)", err
+    rc, out, err = cli([seal_files["knowledge-tiny-killed.h5"]], tmp_path / "b")
+    assert rc == 0 and "warning:" in err and "Traceback" not in err, err
 
 
 # ---------------------------------------------------------------------------------------------------------------
