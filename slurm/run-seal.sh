@@ -136,8 +136,13 @@ if [ "$stopping" = timeout ] && [ "$REQUEUE_ON_TIMEOUT" = 1 ] && [ -n "${SLURM_J
   scontrol requeue "$SLURM_JOB_ID" || seal_log "scontrol requeue failed (was the job submitted with --requeue?)"
   exit "$rc"
 fi
+if [ -n "$stopping" ]; then
+  # Stopped by a signal: whatever seal's status (a graceful stop may be 0), the run is not finished.
+  seal_log "seal stopped (status $rc, $stopping); the run resumes when the job runs again"
+  exit $(( rc != 0 ? rc : 143 ))
+fi
 if [ "$rc" -ne 0 ]; then
-  seal_log "seal exited with status $rc${stopping:+ (stopped: $stopping)}"
+  seal_log "seal exited with status $rc"
   exit "$rc"
 fi
 seal_log "done: $OUT"
