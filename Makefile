@@ -6,8 +6,10 @@ SWIFT ?= swift
 SEAL := .build/release/seal
 SHARED ?= ../shared
 RUN_DIR ?= runs
+# Debian's Python (h5py, pandas, matplotlib, pytest from apt); a pyenv/conda python3 on PATH may lack them.
+PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps build run test bench fixtures clean
+.PHONY: all deps build run test test-analysis test-slurm bench fixtures clean
 
 all: build
 
@@ -37,6 +39,17 @@ run: build
 test: deps
 	$(SWIFT) build -c release --build-tests
 	$(SWIFT) test -c release --skip-build --disable-swift-testing
+	$(MAKE) test-analysis
+
+# The analysis package (python3 -m analysis.report) on metrics files that the seal binary writes during the test
+# (under mpirun -np 2; the committed ones in Tests/Fixtures/analysis when there is no binary).
+test-analysis: deps
+	SEAL_BIN=$(abspath $(SEAL)) $(PYTHON) -m pytest -q -p no:cacheprovider analysis/tests
+
+# The batch scripts in slurm/ on a real one-node Slurm that this target installs (Debian's slurm-wlm, munge) and
+# starts for the test: a finished run, a run requeued mid-way that resumes to the same numbers, an array sweep.
+test-slurm: build
+	SEAL_BIN=$(abspath $(SEAL)) PYTHON=$(PYTHON) scripts/test-slurm.sh
 
 # Benchmarks (not tests): a Qwen2.5-0.5B-shaped model beside transformers / PEFT, same threads.
 bench: build
