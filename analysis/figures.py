@@ -25,7 +25,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 from .tables import describe_arm  # noqa: E402
 
 _SEAL_ROUND = re.compile(r"^seal_round_(\d+)$")
-_CONTINUAL = re.compile(r"^continual_step_(\d+)$")
+_CONTINUAL = re.compile(r"^continual_(?:seq(\d+)_)?step_(\d+)$")
 #: Arms that are round 0 of the accuracy-over-rounds curve (the untrained policy's own self-edits).
 ROUND0_ARMS = ("self_edit", "self_edits", "ttt_self_edit", "ttt_untrained")
 #: Arms drawn as horizontal reference lines in the accuracy-over-rounds figure.
@@ -177,24 +177,29 @@ def forgetting_matrix(runs: list) -> np.ndarray | None:
     of what was seen): from arms `continual_step_<i>`, passages ordered by their first appearance."""
     mats = []
     for r in runs:
-        steps = sorted((int(m.group(1)), a) for a in r.arms if (m := _CONTINUAL.match(a)))
-        if not steps:
-            continue
-        order: list = []
-        for _, a in steps:
-            for c in r.arms[a].records["context_id"].tolist():
-                if c not in order:
-                    order.append(c)
-        pos = {c: j for j, c in enumerate(order)}
-        m = np.full((len(steps), len(order)), np.nan)
-        for i, (_, a) in enumerate(steps):
-            t = r.arms[a].records
-            if len(t) == 0:
-                continue
-            acc = t.assign(correct=pd.to_numeric(t["correct"], errors="coerce")).groupby("context_id")["correct"].mean()
-            for c, v in acc.items():
-                m[i, pos[c]] = v
-        mats.append(m)
+        # One matrix per sequence: arms continual_seq<s>_step_<i> (or continual_step_<i>, a single sequence).
+        by_seq: dict = {}
+        for a in r.arms:
+            m = _CONTINUAL.match(a)
+            if m:
+                by_seq.setdefault(int(m.group(1) or 0), []).append((int(m.group(2)), a))
+        for seq in sorted(by_seq):
+            steps = sorted(by_seq[seq])
+            order: list = []
+            for _, a in steps:
+                for c in r.arms[a].records["context_id"].tolist():
+                    if c not in order:
+                        order.append(c)
+            pos = {c: j for j, c in enumerate(order)}
+            m = np.full((len(steps), len(order)), np.nan)
+            for i, (_, a) in enumerate(steps):
+                t = r.arms[a].records
+                if len(t) == 0:
+                    continue
+                acc = t.assign(correct=pd.to_numeric(t["correct"], errors="coerce")).groupby("context_id")["correct"].mean()
+                for c, v in acc.items():
+                    m[i, pos[c]] = v
+            mats.append(m)
     if not mats:
         return None
     rows = max(m.shape[0] for m in mats)
@@ -207,6 +212,17 @@ def forgetting_matrix(runs: list) -> np.ndarray | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmean(stack, axis=0)
+
+
+def forgetting_steps(runs: list) -> list:
+    """The update counts the rows of `forgetting_matrix` stand for (0 = before any update, when a run has it)."""
+    steps = set()
+    for r in runs:
+        for a in r.arms:
+            m = _CONTINUAL.match(a)
+            if m:
+                steps.add(int(m.group(2)))
+    return sorted(steps)
 
 
 def forgetting_heatmap(experiments: list, path_for) -> list:
@@ -234,9 +250,11 @@ def forgetting_heatmap(experiments: list, path_for) -> list:
         ax.set_xticks(range(n_ctx))
         ax.set_xticklabels([str(j + 1) for j in range(n_ctx)], fontsize=7)
         ax.set_yticks(range(n_steps))
-        ax.set_yticklabels([str(i + 1) for i in range(n_steps)], fontsize=7)
+        steps = forgetting_steps(e.runs)
+        labels = [str(x) for x in steps] if len(steps) == n_steps else [str(i + 1) for i in range(n_steps)]
+        ax.set_yticklabels(labels, fontsize=7)
         ax.set_xlabel("passage (in the order it was incorporated)")
-        ax.set_ylabel("after self-edit update")
+        ax.set_ylabel("self-edit updates applied" if labels[0] == "0" else "after self-edit update")
         ax.grid(False)
         nr = sum(1 for r in e.runs if any(_CONTINUAL.match(a) for a in r.arms))
         ax.set_title(f"Forgetting: accuracy on earlier passages — {_short(e.label)}" + (f" (mean of {nr} runs)" if nr > 1 else ""))

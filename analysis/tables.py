@@ -23,7 +23,7 @@ from .runfile import Run
 IGNORED_KEYS = {"run.seed", "run.threads"}
 
 _SEAL_ROUND = re.compile(r"^seal_round_(\d+)$")
-_CONTINUAL = re.compile(r"^continual_step_(\d+)$")
+_CONTINUAL = re.compile(r"^continual_(?:seq(\d+)_)?step_(\d+)$")
 
 #: Knowledge arms in the order of the paper's Table 2, with what each row means.
 KNOWLEDGE_ARMS = {
@@ -82,7 +82,7 @@ def arm_order(arm: str, domain: str) -> tuple:
     if m:
         return (1, int(m.group(1)), arm)
     if _CONTINUAL.match(arm):
-        return (3, int(_CONTINUAL.match(arm).group(1)), arm)
+        return (3, int(_CONTINUAL.match(arm).group(1) or 0), int(_CONTINUAL.match(arm).group(2)), arm)
     return (2, 0, arm)
 
 

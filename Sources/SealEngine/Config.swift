@@ -90,6 +90,18 @@ public struct ResolvedConfig: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Keys that say how a run executes, not what it computes: a resumed run may change them (a requeued Slurm job
+    /// can land on nodes with another core count).
+    public static let executionKeys: Set<String> = ["run.threads"]
+
+    /// Whether `stored` (a run file's `config` attribute) is this configuration, execution keys aside.
+    public func sameRun(asStored stored: String) -> Bool {
+        guard let a = try? JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any],
+              let b = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return stored == json }
+        let strip = { (d: [String: Any]) in d.filter { !Self.executionKeys.contains($0.key) } as NSDictionary }
+        return strip(a).isEqual(to: strip(b) as! [AnyHashable: Any])
+    }
+
     /// Markdown documentation of the schema (for `seal <domain> config --doc` and jobs/README.md).
     public static func documentation(_ schema: [ConfigKey]) -> String {
         var s = "| key | type | default | meaning |\n|---|---|---|---|\n"

@@ -29,7 +29,7 @@ extension ReSTEMEngine {
         if mpi.isRoot {
             if FileManager.default.fileExists(atPath: out) && !overwrite {
                 let (m, done) = try MetricsFile.resume(path: out)
-                guard try m.config == config.json else {
+                guard config.sameRun(asStored: try m.config) else {
                     throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
                 }
                 metrics = m

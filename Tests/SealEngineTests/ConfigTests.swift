@@ -57,6 +57,17 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    /// A resumed run may change how it executes (threads), never what it computes.
+    func testSameRunIgnoresOnlyExecutionKeys() throws {
+        let schema = [ConfigKey("inner.lr", .double, .double(1e-3), "lr"), ConfigKey("run.threads", .int, .int(0), "threads")]
+        let a = try ResolvedConfig.resolve(schema: schema, file: nil, overrides: ["run.threads=1"])
+        let b = try ResolvedConfig.resolve(schema: schema, file: nil, overrides: ["run.threads=4"])
+        let c = try ResolvedConfig.resolve(schema: schema, file: nil, overrides: ["run.threads=1", "inner.lr=0.01"])
+        XCTAssertTrue(b.sameRun(asStored: a.json))
+        XCTAssertFalse(c.sameRun(asStored: a.json))
+        XCTAssertTrue(a.sameRun(asStored: a.json))
+    }
+
     func testShardingIsBalancedAndDeterministic() {
         let cs = (0..<10).map { ContextInfo(id: "c\($0)", cost: Double(10 - $0)) }
         let s2 = shard(cs, ranks: 2)
