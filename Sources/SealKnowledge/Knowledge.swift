@@ -5,23 +5,6 @@ import SealModel
 import SealTokenizer
 import SealTrain
 
-/// Normalisation and matching for short answers (SQuAD style): lower case, no punctuation, no articles, single
-/// spaces. A prediction is correct when the normalised gold answer appears in the normalised prediction.
-public enum AnswerGrader {
-    public static func normalize(_ s: String) -> String {
-        let lowered = s.lowercased()
-        let noPunct = String(lowered.unicodeScalars.map { CharacterSet.punctuationCharacters.contains($0) || CharacterSet.symbols.contains($0) ? " " : Character($0) })
-        let words = noPunct.split(whereSeparator: { $0.isWhitespace }).filter { !["a", "an", "the"].contains($0) }
-        return words.joined(separator: " ")
-    }
-
-    public static func isCorrect(prediction: String, gold: String) -> Bool {
-        let g = normalize(gold), p = normalize(prediction)
-        if g.isEmpty { return false }
-        return (" " + p + " ").contains(" " + g + " ")
-    }
-}
-
 /// The knowledge-incorporation domain: a self-edit is the policy's notes on a passage; the inner loop trains on
 /// them (plus the passage); the reward is how well the adapted model answers the passage's questions without
 /// seeing it.
@@ -41,7 +24,8 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence."),
         ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy)."),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer."),
-    ]
+        ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout)."),
+    ] + GraderSettings.schema
 
     let train: [Passage]
     let eval: [Passage]
@@ -51,6 +35,9 @@ public final class KnowledgeDomain: SelfEditDomain {
     let answerTokens: Int
     let promptTemplate: PromptTemplate
     let selfEditFile: SelfEditFile?
+    let allGolds: Bool
+    /// Decides whether an answer is correct (`grader.*` keys).
+    public let grader: AnswerGrading
 
     public init(config: ResolvedConfig) throws {
         func load(_ split: String, prefix: String) throws -> [Passage] {
@@ -74,6 +61,10 @@ public final class KnowledgeDomain: SelfEditDomain {
         promptTemplate = try KnowledgePrompts.selfEditTemplate(name: config.string("knowledge.prompt"), template: config.string("knowledge.prompt_template"))
         let sef = config.string("knowledge.self_edits_file")
         selfEditFile = sef.isEmpty ? nil : try SelfEditFile(path: sef)
+        let golds = config.string("knowledge.gold_answers")
+        guard ["first", "all"].contains(golds) else { throw KnowledgeDataError("knowledge.gold_answers must be first or all, not '\(golds)'") }
+        allGolds = golds == "all"
+        grader = try GraderSettings(config: config).makeGrader()
     }
 
     func passage(_ id: String) throws -> Passage {
@@ -125,12 +116,15 @@ public final class KnowledgeDomain: SelfEditDomain {
         }
         let requests = prompts.map { GenerationRequest(prompt: m.tokenizer.encode($0).map(Int32.init)) }
         let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerTokens, stop: ["\n"]))
+        let verdicts = try grader.grade(p.questions.enumerated().map { i, q in
+            GradeItem(question: q.question, golds: allGolds ? q.answers : [q.answer], prediction: out[i].text)
+        })
         var correct = 0
         var items: [GradedItem] = []
         for (i, q) in p.questions.enumerated() {
-            let ok = AnswerGrader.isCorrect(prediction: out[i].text, gold: q.answer)
+            let ok = verdicts[i].correct
             if ok { correct += 1 }
-            items.append(GradedItem(question: q.question, gold: q.answer, prediction: out[i].text, correct: ok))
+            items.append(GradedItem(question: q.question, gold: allGolds ? q.answers.joined(separator: " | ") : q.answer, prediction: out[i].text, correct: ok))
         }
         return Evaluation(score: Double(correct) / Double(max(1, p.questions.count)), items: items)
     }
