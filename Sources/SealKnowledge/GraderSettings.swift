@@ -50,6 +50,13 @@ public struct GraderSettings: Sendable, Equatable {
         switch kind {
         case "local": return LocalGrader()
         case "contains": return ContainmentGrader()
+        case "llm":
+            guard !model.isEmpty else { throw KnowledgeDataError("grader.kind = llm needs grader.model (the judge model's directory)") }
+            return try LLMJudge(modelDirectory: model, chat: chat, maxTokens: maxTokens)
+        case "http":
+            guard !url.isEmpty else { throw KnowledgeDataError("grader.kind = http needs grader.url (http://host:port of an OpenAI-compatible server)") }
+            let key = apiKeyEnv.isEmpty ? nil : ProcessInfo.processInfo.environment[apiKeyEnv]
+            return try HTTPJudge(url: url, model: apiModel, apiKey: key, maxTokens: maxTokens, timeout: timeout)
         default: throw KnowledgeDataError("grader.kind: unknown grader '\(kind)' (local, contains, llm, http)")
         }
     }

@@ -116,15 +116,24 @@ public final class KnowledgeDomain: SelfEditDomain {
         }
         let requests = prompts.map { GenerationRequest(prompt: m.tokenizer.encode($0).map(Int32.init)) }
         let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerTokens, stop: ["\n"]))
+        return try gradeAnswers(contextID: contextID, predictions: out.map(\.text))
+    }
+
+    /// Grades answers to a passage's questions (in question order) with the configured grader.
+    public func gradeAnswers(contextID: String, predictions: [String]) throws -> Evaluation {
+        let p = try passage(contextID)
+        guard predictions.count == p.questions.count else {
+            throw KnowledgeDataError("\(contextID): \(predictions.count) answers for \(p.questions.count) questions")
+        }
         let verdicts = try grader.grade(p.questions.enumerated().map { i, q in
-            GradeItem(question: q.question, golds: allGolds ? q.answers : [q.answer], prediction: out[i].text)
+            GradeItem(question: q.question, golds: allGolds ? q.answers : [q.answer], prediction: predictions[i])
         })
         var correct = 0
         var items: [GradedItem] = []
         for (i, q) in p.questions.enumerated() {
             let ok = verdicts[i].correct
             if ok { correct += 1 }
-            items.append(GradedItem(question: q.question, gold: allGolds ? q.answers.joined(separator: " | ") : q.answer, prediction: out[i].text, correct: ok))
+            items.append(GradedItem(question: q.question, gold: allGolds ? q.answers.joined(separator: " | ") : q.answer, prediction: predictions[i], correct: ok))
         }
         return Evaluation(score: Double(correct) / Double(max(1, p.questions.count)), items: items)
     }

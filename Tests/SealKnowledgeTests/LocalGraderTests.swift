@@ -170,3 +170,53 @@ final class LocalGraderTests: XCTestCase {
         XCTAssertEqual(xs.filter { m.probability($0) >= m.threshold }.count, ys.filter { $0 }.count)
     }
 }
+
+final class JudgeTests: XCTestCase {
+    func testReplyParsing() {
+        XCTAssertEqual(JudgePrompt.parse("Yes."), true)
+        XCTAssertEqual(JudgePrompt.parse("YES"), true)
+        XCTAssertEqual(JudgePrompt.parse("no"), false)
+        XCTAssertEqual(JudgePrompt.parse(" No, it does not."), false)
+        XCTAssertNil(JudgePrompt.parse("Yes and no"))
+        XCTAssertNil(JudgePrompt.parse("Noted; yesterday"))
+        XCTAssertNil(JudgePrompt.parse("Once upon a time"))
+        XCTAssertNil(JudgePrompt.parse(""))
+    }
+
+    /// The paper's grading prompt (SEAL appendix B.4 / its code), filled in.
+    func testPromptIsThePapers() {
+        let t = JudgePrompt.text(question: "Q?", gold: "G", prediction: "  P \n")
+        XCTAssertEqual(t, "You are a grading assistant. Your job is to determine whether a student's answer correctly answers the question based solely on the provided gold answer. Do not use any outside knowledge. The student answer can include additional information, but it must at least fully convey the gold answer and must not contradict it. Ignore style, phrasing, or extra details that do not affect correctness. Respond ONLY with 'yes' or 'no'.\n\nQuestion: Q?\nGold answer: G\nStudent answer: P\nIs the student answer correct based solely on the gold answer? Respond 'yes' or 'no'.")
+    }
+
+    /// One question per gold answer; any yes makes the answer correct; an unparseable reply is incorrect and
+    /// marked, with the replies kept.
+    func testVerdictsFromReplies() throws {
+        let items = [GradeItem(question: "a", golds: ["g1", "g2"], prediction: "p"), GradeItem(question: "b", gold: "g", prediction: "p"),
+                     GradeItem(question: "c", gold: "g", prediction: "p"), GradeItem(question: "d", golds: ["g1", "g2"], prediction: "p")]
+        let replies = ["No.", "Yes", "Maybe", "no", "No", "The answer is unclear"]
+        var asked: [String] = []
+        let vs = try JudgePrompt.verdicts(items) { asked = $0; return replies }
+        XCTAssertEqual(asked.count, 6)
+        XCTAssertTrue(asked[1].contains("Gold answer: g2\n") && asked[1].contains("Question: a\n"))
+        XCTAssertEqual(vs.map(\.correct), [true, false, false, false])
+        XCTAssertEqual(vs.map(\.parsed), [true, false, true, false])
+        XCTAssertEqual(vs.map(\.raw), ["No. | Yes", "Maybe", "no", "No | The answer is unclear"])
+    }
+
+    func testGraderSettingsErrors() throws {
+        var s = GraderSettings()
+        s.kind = "llm"
+        XCTAssertThrowsError(try s.makeGrader()) { XCTAssertTrue("\($0)".contains("grader.model")) }
+        s.model = "/nonexistent/judge"
+        XCTAssertThrowsError(try s.makeGrader()) { XCTAssertTrue("\($0)".contains("/nonexistent/judge")) }
+        s.kind = "http"
+        XCTAssertThrowsError(try s.makeGrader()) { XCTAssertTrue("\($0)".contains("grader.url")) }
+        s.url = "http://127.0.0.1:9"
+        XCTAssertEqual(try s.makeGrader().name, "http:http://127.0.0.1:9")
+        s.kind = "gpt"
+        XCTAssertThrowsError(try s.makeGrader()) { XCTAssertTrue("\($0)".contains("'gpt'")) }
+        s.kind = "local"
+        XCTAssertTrue(try s.makeGrader() is LocalGrader)
+    }
+}
