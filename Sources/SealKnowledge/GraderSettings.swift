@@ -13,7 +13,7 @@ public struct GraderSettings: Sendable, Equatable {
     /// http: the `model` field of the requests.
     public var apiModel = "default"
     /// http: environment variable that holds the API key (never the key itself, which would land in run files).
-    public var apiKeyEnv = "OPENAI_API_KEY"
+    public var apiKeyEnv = ""
     /// Longest judge reply in tokens.
     public var maxTokens = 8
     /// http: seconds to wait for a reply.
@@ -28,7 +28,7 @@ public struct GraderSettings: Sendable, Equatable {
         ConfigKey("grader.model", .string, .string(""), "grader.kind = llm: the judge model's directory."),
         ConfigKey("grader.url", .string, .string(""), "grader.kind = http: base URL (http://host:port); requests go to /v1/chat/completions."),
         ConfigKey("grader.api_model", .string, .string("default"), "grader.kind = http: the 'model' field of each request (e.g. gpt-4.1)."),
-        ConfigKey("grader.api_key_env", .string, .string("OPENAI_API_KEY"), "grader.kind = http: environment variable holding the API key, sent as a Bearer token when set."),
+        ConfigKey("grader.api_key_env", .string, .string(""), "grader.kind = http: name of the environment variable holding an API key, sent as a Bearer token (\"\": none; the key itself never goes in a config)."),
         ConfigKey("grader.max_tokens", .int, .int(8), "Judges: longest reply in tokens (a yes or a no)."),
         ConfigKey("grader.timeout", .double, .double(120), "grader.kind = http: seconds to wait for one reply."),
         ConfigKey("grader.chat", .string, .string("auto"), "grader.kind = llm: wrap the question in the judge's chat format: auto (when its tokenizer has one), on, off."),

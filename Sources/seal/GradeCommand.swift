@@ -10,7 +10,7 @@ struct GraderOptions: ParsableArguments {
     @Option(help: "grader llm: model directory of the judge.") var judgeModel: String?
     @Option(help: "grader http: base URL of the server (http://host:port; /v1/chat/completions is appended).") var judgeUrl: String?
     @Option(help: "grader http: the 'model' field of each request.") var judgeApiModel = "default"
-    @Option(help: "grader http: environment variable holding the API key (sent as a Bearer token).") var judgeApiKeyEnv = "OPENAI_API_KEY"
+    @Option(help: "grader http: name of an environment variable holding an API key (sent as a Bearer token).") var judgeApiKeyEnv = ""
     @Option(help: "Judge: longest reply in tokens.") var judgeMaxTokens = 8
     @Option(help: "grader http: seconds to wait for one reply.") var judgeTimeout = 120.0
     @Option(help: "grader llm: wrap the question in the judge's chat format (auto: when its tokenizer has one).") var judgeChat = "auto"
