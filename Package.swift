@@ -11,6 +11,7 @@
 //   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
 //   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
+//   SealHTTP                   minimal HTTP/1.1 over POSIX sockets (judge client, `seal serve`); no libcurl
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
 //   seal                       the command-line program
 import PackageDescription
@@ -38,10 +39,11 @@ let package = Package(
         .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
         .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
-        .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealHTTP"),
+        .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge",
+            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
@@ -51,8 +53,9 @@ let package = Package(
         .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
+        .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
-        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels"]),
+        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP"]),
     ]
 )

@@ -19,7 +19,7 @@ struct ExperimentOptions: ParsableArguments {
 struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knowledge", abstract: "Knowledge incorporation: ReSTEM on passages, evaluated by questions without the passage.",
-        subcommands: [Train.self, Eval.self, Config.self])
+        subcommands: [Train.self, Eval.self, Config.self, KnowledgeGradeCommand.self])
 
     static var schema: [ConfigKey] { EngineConfig.schema + KnowledgeDomain.schema }
 

@@ -1,0 +1,282 @@
+import Foundation
+
+/// One answer to grade: the question, its accepted gold answers (any one suffices), and the model's answer.
+public struct GradeItem: Sendable, Equatable {
+    public var question: String
+    public var golds: [String]
+    public var prediction: String
+    public init(question: String, golds: [String], prediction: String) {
+        self.question = question; self.golds = golds; self.prediction = prediction
+    }
+    public init(question: String, gold: String, prediction: String) { self.init(question: question, golds: [gold], prediction: prediction) }
+}
+
+/// A grader's decision. Judges (LLMs) also return their raw reply; a reply that says neither yes nor no (or both)
+/// is `parsed == false` and counts as incorrect.
+public struct GradeVerdict: Sendable, Equatable {
+    public var correct: Bool
+    public var parsed: Bool
+    /// The judge's reply, verbatim (nil for the local grader).
+    public var raw: String?
+    /// The local grader's probability that GPT-4.1 would say yes.
+    public var score: Double?
+    public init(correct: Bool, parsed: Bool = true, raw: String? = nil, score: Double? = nil) {
+        self.correct = correct; self.parsed = parsed; self.raw = raw; self.score = score
+    }
+}
+
+/// Anything that grades answers: the local grader, an LLM judge run by seal, an OpenAI-compatible HTTP judge.
+public protocol AnswerGrading: AnyObject {
+    /// Short name for logs and metrics ("local", "llm:<model>", "http:<url>").
+    var name: String { get }
+    /// One verdict per item, in order. Throws only when grading itself is impossible (a server that cannot be
+    /// reached), never for an answer that is merely unusual.
+    func grade(_ items: [GradeItem]) throws -> [GradeVerdict]
+}
+
+/// What the local grader looks at in one (question, gold, prediction): how many of the gold's tokens the answer
+/// has (all of them, and the ones the question does not already give away), whether it has them adjacent and in
+/// order, character-trigram similarity of its best window (morphology), numbers, names the answer brings that
+/// neither question nor gold mentions (often the wrong answer), signs that it rambles on into another question,
+/// and its length. Ten features: more (runs, first-line variants, stop-word variants, squares and interactions)
+/// moved cross-validated agreement by less than its noise (±0.1 point), so they are left out.
+/// Names are stable: fitted weights are stored by position in `names`.
+public struct AnswerFeatures {
+    public static let names = [
+        "contain", "recall", "recall_new", "gold_number", "numbers_all", "new_fraction", "dice", "rambles",
+        "other_names", "log_pred_len",
+    ]
+
+    static let stopWords: Set<String> = Set(("of in on at to for by with and or from as is was were be been are its it this that these those his her "
+        + "their he she they which who what when where how why whom whose into than then there").split(separator: " ").map(String.init))
+    /// The answer goes on into a new question or passage (base models continue their few-shot format).
+    static let rambling = try! NSRegularExpression(
+        pattern: #"\n\s*(Q\s*:|Question\s*:|Passage\s*:|Topic\s*:|Answer\s*:|A\s*:|Context\s*:)|Q:\s*(Passage|Context|Topic)"#)
+
+    /// A token with what the matching needs precomputed.
+    struct Tok {
+        let text: String
+        let bytes: [UInt8]
+        let isNumber: Bool
+        init(_ t: String) { text = t; bytes = Array(t.utf8); isNumber = AnswerText.isNumber(t) }
+        func matches(_ o: Tok) -> Bool {
+            if bytes == o.bytes { return true }
+            if isNumber || o.isNumber { return false }
+            return AnswerText.prefixMatch(bytes, o.bytes)
+        }
+    }
+
+    public static func compute(question: String, gold: String, prediction: String) -> [Double] {
+        let p = prediction.trimmingCharacters(in: .whitespacesAndNewlines)
+        let gs = AnswerText.tokens(gold), ps = AnswerText.tokens(p)
+        let G = gs.map(Tok.init), P = ps.map(Tok.init)
+        let Q = Set(AnswerText.tokens(question))
+        // Content words of the gold, then those the question does not already contain ("height limits" asked
+        // about "building heights": only "limits" tells).
+        var Gc = G.filter { !stopWords.contains($0.text) }
+        if Gc.isEmpty { Gc = G }
+        var Gn = Gc.filter { !Q.contains($0.text) }
+        if Gn.isEmpty { Gn = Gc }
+        let goldNumbers = gs.filter(AnswerText.isNumber)
+        let predNumbers = Set(ps.filter(AnswerText.isNumber))
+
+        var f = [Double](repeating: 0, count: names.count)
+        f[0] = contains(ps, gs) ? 1 : 0
+        f[1] = recall(P, G)
+        f[2] = recall(P, Gn)
+        f[3] = goldNumbers.isEmpty ? 0 : 1
+        f[4] = !goldNumbers.isEmpty && goldNumbers.allSatisfy(predNumbers.contains) ? 1 : 0
+        f[5] = Double(Gn.count) / Double(max(1, G.count))
+        f[6] = bestWindowDice(ps, Gn.map(\.text))
+        f[7] = rambling.firstMatch(in: p, range: NSRange(location: 0, length: (p as NSString).length)) != nil ? 1 : 0
+        f[8] = log(1 + Double(otherNames(p, known: Q.union(gs))))
+        f[9] = log(1 + Double(P.count))
+        return f
+    }
+
+    /// The gold's tokens appear in the answer, in order and adjacent (exact tokens).
+    static func contains(_ p: [String], _ g: [String]) -> Bool {
+        guard !g.isEmpty, p.count >= g.count else { return false }
+        for i in 0...(p.count - g.count) where p[i..<(i + g.count)].elementsEqual(g) { return true }
+        return false
+    }
+
+    /// Fraction of the gold's tokens matched by distinct answer tokens (`AnswerText.tokensMatch`).
+    static func recall(_ p: [Tok], _ g: [Tok]) -> Double {
+        guard !g.isEmpty else { return 0 }
+        var used = [Bool](repeating: false, count: p.count)
+        var hit = 0
+        for w in g {
+            if let j = p.indices.first(where: { !used[$0] && w.matches(p[$0]) }) { used[j] = true; hit += 1 }
+        }
+        return Double(hit) / Double(g.count)
+    }
+
+    /// Character trigrams of tokens joined by spaces with a space at each end, packed three scalars to a key.
+    static func trigrams(_ ws: ArraySlice<String>) -> [UInt64: Int] {
+        var s: [UInt32] = [32]
+        for (k, w) in ws.enumerated() {
+            if k > 0 { s.append(32) }
+            s += w.unicodeScalars.map(\.value)
+        }
+        s.append(32)
+        var c: [UInt64: Int] = [:]
+        if s.count >= 3 { for i in 0...(s.count - 3) { c[UInt64(s[i]) << 42 | UInt64(s[i + 1]) << 21 | UInt64(s[i + 2]), default: 0] += 1 } }
+        return c
+    }
+
+    /// Best Dice similarity of character trigrams between the gold and any window of the answer of about the
+    /// gold's length (catches "deeper voice" in "deepening of the voice").
+    static func bestWindowDice(_ p: [String], _ g: [String]) -> Double {
+        guard !g.isEmpty, !p.isEmpty else { return 0 }
+        let tg = trigrams(g[...])
+        let tgCount = tg.values.reduce(0, +)
+        var best = 0.0
+        for L in Set([max(1, g.count - 1), g.count, g.count + 1, g.count + 2]) {
+            for i in 0..<max(1, p.count - L + 1) {
+                let tp = trigrams(p[i..<min(p.count, i + L)])
+                var inter = 0, total = 0
+                for (k, v) in tp { total += v; if let u = tg[k] { inter += min(u, v) } }
+                let d = 2 * Double(inter) / Double(tgCount + total)
+                if d > best { best = d }
+            }
+        }
+        return best
+    }
+
+    /// Capitalised words inside sentences (names) that neither the question nor the gold contains: an answer
+    /// naming other entities is often naming the wrong one.
+    static func otherNames(_ p: String, known: Set<String>) -> Int {
+        var n = 0
+        var previousEndsSentence = true
+        for raw in p.split(whereSeparator: { $0.isWhitespace }) {
+            let word = raw.drop { !$0.isLetter && !$0.isNumber }
+            defer { previousEndsSentence = raw.last.map { ".!?".contains($0) } ?? false }
+            guard !previousEndsSentence, let c0 = word.first, c0.isUppercase else { continue }
+            guard word.count >= 2, word.dropFirst().first!.isLowercase else { continue }
+            let letters = String(word.prefix { $0.isLetter }).lowercased()
+            if !known.contains(letters) && !known.contains(AnswerText.tokens(letters).first ?? letters) { n += 1 }
+        }
+        return n
+    }
+}
+
+/// A logistic model over `AnswerFeatures`: P(GPT-4.1 says yes) = σ(w·x + b), correct when ≥ threshold.
+public struct GraderModel: Sendable, Equatable {
+    public var weights: [Double]
+    public var bias: Double
+    public var threshold: Double
+    public init(weights: [Double], bias: Double, threshold: Double) {
+        self.weights = weights; self.bias = bias; self.threshold = threshold
+    }
+
+    public func probability(_ x: [Double]) -> Double {
+        var z = bias
+        for (w, v) in zip(weights, x) { z += w * v }
+        return 1 / (1 + exp(-z))
+    }
+
+    /// Fits by Newton's method on the L2-regularised logistic loss (intercept unpenalised), then sets the threshold
+    /// so that the grader's accuracy on the fitting set equals the reference's (no bias where it was fitted):
+    /// the midpoint between the k-th and (k+1)-th highest probabilities, k = the number of yes labels.
+    public static func fit(features xs: [[Double]], labels: [Bool], l2: Double = 1e-3, iterations: Int = 30) -> GraderModel {
+        precondition(!xs.isEmpty && xs.count == labels.count)
+        let d = xs[0].count + 1
+        var w = [Double](repeating: 0, count: d)
+        let n = Double(xs.count)
+        for _ in 0..<iterations {
+            var g = [Double](repeating: 0, count: d)
+            var h = [Double](repeating: 0, count: d * d)
+            for (x, y) in zip(xs, labels) {
+                let row = x + [1]
+                var z = 0.0
+                for k in 0..<d { z += w[k] * row[k] }
+                let p = 1 / (1 + exp(-z))
+                let r = p - (y ? 1 : 0), s = p * (1 - p)
+                for a in 0..<d {
+                    g[a] += r * row[a] / n
+                    let sa = s * row[a] / n
+                    for b in a..<d { h[a * d + b] += sa * row[b] }
+                }
+            }
+            for a in 0..<d { for b in 0..<a { h[a * d + b] = h[b * d + a] } }
+            for a in 0..<(d - 1) { g[a] += l2 * w[a]; h[a * d + a] += l2 }
+            h[(d - 1) * d + (d - 1)] += 1e-9
+            let step = solve(h, g, d)
+            for k in 0..<d { w[k] -= step[k] }
+        }
+        var model = GraderModel(weights: Array(w[0..<(d - 1)]), bias: w[d - 1], threshold: 0.5)
+        let ps = xs.map(model.probability).sorted(by: >)
+        let k = labels.filter { $0 }.count
+        if k == 0 { model.threshold = ps[0] + 1e-9 } else if k >= ps.count { model.threshold = ps[ps.count - 1] } else { model.threshold = (ps[k - 1] + ps[k]) / 2 }
+        return model
+    }
+
+    /// Solves the symmetric positive-definite system a·x = b (Gaussian elimination with partial pivoting).
+    static func solve(_ a: [Double], _ b: [Double], _ d: Int) -> [Double] {
+        var m = a, v = b
+        for c in 0..<d {
+            var piv = c
+            for r in (c + 1)..<d where abs(m[r * d + c]) > abs(m[piv * d + c]) { piv = r }
+            if piv != c {
+                for k in 0..<d { m.swapAt(c * d + k, piv * d + k) }
+                v.swapAt(c, piv)
+            }
+            let diag = m[c * d + c]
+            for r in (c + 1)..<d {
+                let f = m[r * d + c] / diag
+                if f == 0 { continue }
+                for k in c..<d { m[r * d + k] -= f * m[c * d + k] }
+                v[r] -= f * v[c]
+            }
+        }
+        var x = [Double](repeating: 0, count: d)
+        for c in stride(from: d - 1, through: 0, by: -1) {
+            var s = v[c]
+            for k in (c + 1)..<d { s -= m[c * d + k] * x[k] }
+            x[c] = s / m[c * d + c]
+        }
+        return x
+    }
+}
+
+/// The grader that needs no service: `GraderModel` over `AnswerFeatures`, fitted to GPT-4.1's verdicts on the
+/// calibration part of SEAL's query_server results (see `Verdicts`); an answer is correct when any gold answer
+/// passes.
+public final class LocalGrader: AnswerGrading {
+    public let model: GraderModel
+    public var name: String { "local" }
+
+    public init(model: GraderModel = LocalGrader.calibrated) { self.model = model }
+
+    public func probability(question: String, gold: String, prediction: String) -> Double {
+        model.probability(AnswerFeatures.compute(question: question, gold: gold, prediction: prediction))
+    }
+
+    public func verdict(_ item: GradeItem) -> GradeVerdict {
+        let p = item.golds.map { probability(question: item.question, gold: $0, prediction: item.prediction) }.max() ?? 0
+        return GradeVerdict(correct: p >= model.threshold, score: p)
+    }
+
+    public func grade(_ items: [GradeItem]) throws -> [GradeVerdict] { items.map(verdict) }
+
+    /// Fitted by `seal knowledge grade --verdicts ../shared/.../query_server --fit` on the calibration split only
+    /// (passages whose hash puts them outside the held-out third); `LocalGraderTests` refits and compares.
+    public static let calibrated = GraderModel(
+        weights: [1.0285524441320746, 0.97011072538010168, 1.5177727874247897, -0.6967015410327384, 0.98712630171482041,
+                  0.16114001002461689, 1.7212585739565927, -0.77220483094832448, -0.49462308606331079, 0.061696142792221444],
+        bias: -2.7605315586259738, threshold: 0.38495905937215541)
+}
+
+/// The plain SQuAD-style rule, for comparison and for runs that want a transparent one: correct when the
+/// normalised tokens of a gold answer appear, adjacent and in order, in the normalised answer.
+public final class ContainmentGrader: AnswerGrading {
+    public var name: String { "contains" }
+    public init() {}
+    public func grade(_ items: [GradeItem]) throws -> [GradeVerdict] {
+        items.map { item in
+            let p = AnswerText.tokens(item.prediction)
+            return GradeVerdict(correct: item.golds.contains { AnswerFeatures.contains(p, AnswerText.tokens($0)) })
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+import SealEngine
+import SealGenerate
+import SealKnowledge
+import SealModel
+import SealTokenizer
+
+/// The grader a run configures is the one that grades its answers.
+final class DomainGradingTests: XCTestCase {
+    static let tiny = Shared.root.appendingPathComponent("models/tinystories-656k").path
+    let schema = EngineConfig.schema + KnowledgeDomain.schema
+
+    func domain(_ extra: [String]) throws -> KnowledgeDomain {
+        try KnowledgeDomain(config: try ResolvedConfig.resolve(schema: schema, file: nil, overrides: [
+            "knowledge.eval_file=\"\(Shared.squad)\"", "knowledge.eval_count=1",
+        ] + extra))
+    }
+
+    /// Greedy answers of tinystories to the passage's questions (the domain's own question prompt).
+    func answers(_ p: Passage) throws -> [String] {
+        let dir = URL(fileURLWithPath: Self.tiny)
+        let m = try TransformerModel.load(directory: dir)
+        let tok = try Tokenizer(directory: dir)
+        let reqs = p.questions.map { GenerationRequest(prompt: tok.encode(KnowledgePrompts.question(title: p.title, question: $0.question)).map(Int32.init)) }
+        return try Generator(model: m, tokenizer: tok).generate(reqs, params: SamplingParams(temperature: 0, maxNewTokens: 24)).map(\.text)
+    }
+
+    func testConfiguredGraderGradesTheAnswers() throws {
+        let local = try domain([])
+        XCTAssertTrue(local.grader is LocalGrader)
+        let id = try local.contexts(split: "eval")[0].id
+        let p = local.passages(split: "eval")[0]
+        var preds = try answers(p)
+        preds[1] = "The answer is \(p.questions[1].answer)."
+        let e = try local.gradeAnswers(contextID: id, predictions: preds)
+        XCTAssertEqual(e.items.count, p.questions.count)
+        XCTAssertEqual(e.items.map(\.prediction), preds)
+        XCTAssertTrue(e.items[1].correct)
+        let direct = try LocalGrader().grade(zip(p.questions, preds).map { GradeItem(question: $0.question, gold: $0.answer, prediction: $1) })
+        XCTAssertEqual(e.items.map(\.correct), direct.map(\.correct))
+        XCTAssertEqual(e.score, Double(direct.filter(\.correct).count) / Double(p.questions.count))
+
+        let judged = try domain(["grader.kind=\"llm\"", "grader.model=\"\(Self.tiny)\"", "grader.max_tokens=6"])
+        XCTAssertEqual(judged.grader.name, "llm:\(Self.tiny)")
+        let ej = try judged.gradeAnswers(contextID: id, predictions: preds)
+        let verdicts = try LLMJudge(modelDirectory: Self.tiny, maxTokens: 6).grade(zip(p.questions, preds).map { GradeItem(question: $0.question, gold: $0.answer, prediction: $1) })
+        XCTAssertEqual(ej.items.map(\.correct), verdicts.map(\.correct))
+        XCTAssertEqual(ej.score, Double(verdicts.filter(\.correct).count) / Double(p.questions.count))
+        XCTAssertThrowsError(try local.gradeAnswers(contextID: id, predictions: ["x"])) { XCTAssertTrue("\($0)".contains("answers for")) }
+    }
+
+    func testGraderConfigErrors() throws {
+        XCTAssertThrowsError(try domain(["grader.kind=\"http\""])) { XCTAssertTrue("\($0)".contains("grader.url"), "\($0)") }
+        XCTAssertThrowsError(try domain(["grader.kind=\"llm\""])) { XCTAssertTrue("\($0)".contains("grader.model"), "\($0)") }
+        XCTAssertThrowsError(try domain(["grader.kind=\"gpt4\""])) { XCTAssertTrue("\($0)".contains("grader.kind"), "\($0)") }
+        XCTAssertThrowsError(try domain(["grader.chat=\"maybe\"", "grader.kind=\"llm\"", "grader.model=\"\(Self.tiny)\""])) { XCTAssertTrue("\($0)".contains("grader.chat"), "\($0)") }
+        XCTAssertThrowsError(try domain(["knowledge.gold_answers=\"some\""])) { XCTAssertTrue("\($0)".contains("knowledge.gold_answers"), "\($0)") }
+        XCTAssertTrue(try domain(["grader.kind=\"contains\""]).grader is ContainmentGrader)
+    }
+}
