@@ -57,6 +57,9 @@ public struct ScoredModel {
     public var lora: LoRAAdapter?
     public var tokenizer: Tokenizer
     public var generator: Generator
+    public init(model: TransformerModel, lora: LoRAAdapter?, tokenizer: Tokenizer, generator: Generator) {
+        self.model = model; self.lora = lora; self.tokenizer = tokenizer; self.generator = generator
+    }
 }
 
 /// What a domain supplies to the ReSTEM engine. A domain never touches MPI or HDF5: the engine shards, gathers,
@@ -74,6 +77,8 @@ public protocol SelfEditDomain: AnyObject {
     func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample
     /// The inner loop of the "train on the context itself" arm (the passage alone), or nil if the domain has none.
     func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan?
+    /// Self-edits written outside the run (e.g. GPT-4.1's), or nil when the domain has none (default).
+    func externalSelfEdits(contextID: String) throws -> [String]?
 }
 
 extension SelfEditDomain {

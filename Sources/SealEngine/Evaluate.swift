@@ -27,7 +27,7 @@ extension ReSTEMEngine {
         let contexts = try domain.contexts(split: split)
         let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
         let journalDir = out.map { Journal(run: $0, name: "eval_\(arm)") }
-        let journal = try journalDir?.load() ?? [:]
+        let journal = try journalDir.map { try loadJournal($0) } ?? [:]
         let writer = try journalDir.map { try JournalWriter($0, rank: mpi.rank) }
         var times = PhaseTimes()
         var edits: [String: [String]] = [:]

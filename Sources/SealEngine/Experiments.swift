@@ -80,7 +80,7 @@ extension ReSTEMEngine {
             switch source {
             case "policy":
                 let journal = Journal(run: out, name: "cpt")
-                edits = try allSelfEdits(contexts, round: 0, journal: try journal.load(), writer: try JournalWriter(journal, rank: mpi.rank), times: &times)
+                edits = try allSelfEdits(contexts, round: 0, journal: try loadJournal(journal), writer: try JournalWriter(journal, rank: mpi.rank), times: &times)
             case "external":
                 for c in contexts {
                     guard let e = try domain.externalSelfEdits(contextID: c.id) else {
@@ -191,7 +191,7 @@ extension ReSTEMEngine {
         for i in stride(from: ids.count - 1, to: 0, by: -1) { ids.swapAt(i, Int(rng.uniform(stream: 1, index: UInt64(i)) * Double(i + 1))) }
         let sequences = (0..<nSeq).map { Array(ids[($0 * len)..<(($0 + 1) * len)]) }
         let journal = Journal(run: out, name: "continual")
-        let done = try journal.load()
+        let done = try loadJournal(journal)
         let writer = try JournalWriter(journal, rank: mpi.rank)
         let armName = { (s: Int, t: Int) in "continual_seq\(s)_step_\(t)" }
         let pending = (0..<nSeq).filter { s in (0...len).contains { done["eval|\(armName(s, $0))|0"] == nil } }

@@ -131,6 +131,17 @@ public struct Preempted: Error, CustomStringConvertible {
     }
 }
 
+extension ReSTEMEngine {
+    /// The journal's entries as rank 0 read them, on every rank. Every rank must plan the same units from the same
+    /// view: if each read the folder itself, a slow rank could see lines a fast rank had just appended.
+    func loadJournal(_ j: Journal) throws -> [String: JournalEntry] {
+        var bytes: [UInt8] = []
+        if mpi.isRoot { bytes = try Wire.bytes(Array(try j.load().values)) }
+        let entries = try Wire.decode([JournalEntry].self, try mpi.broadcast(bytes))
+        return Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+}
+
 /// JSON for records travelling between ranks and into journals: non-finite floats (a NaN loss of a self-edit that
 /// trained nothing) are legal values here, spelled as strings.
 enum Wire {

@@ -104,7 +104,7 @@ extension ReSTEMEngine {
     /// the journal plus the pending ones, run under dynamic scheduling and journaled one by one.
     func roundRecords(_ contexts: [ContextInfo], round: Int, out: String, times: inout PhaseTimes) throws -> [SampleRecord]? {
         let journalDir = Journal(run: out, name: String(format: "round_%03d", round))
-        let journal = try journalDir.load()
+        let journal = try loadJournal(journalDir)
         if mpi.isRoot && !journal.isEmpty { log("round \(round): \(journal.count) finished units found in \(journalDir.directory.path)") }
         let writer = try JournalWriter(journalDir, rank: mpi.rank)
         let edits = try allSelfEdits(contexts, round: round, journal: journal, writer: writer, times: &times)

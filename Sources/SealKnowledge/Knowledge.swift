@@ -86,7 +86,7 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     /// The self-edits `knowledge.self_edits_file` holds for a passage (the "passage + self-edits from a file" arm,
     /// e.g. GPT-4.1's implications); an error when no file is configured or it lacks the passage.
-    public func externalSelfEdits(contextID: String) throws -> [String] {
+    public func externalSelfEdits(contextID: String) throws -> [String]? {
         guard let f = selfEditFile else { throw KnowledgeDataError("knowledge.self_edits_file is not set") }
         return try f.completions(for: try passage(contextID))
     }

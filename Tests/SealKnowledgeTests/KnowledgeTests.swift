@@ -230,7 +230,7 @@ final class KnowledgeTests: XCTestCase {
         XCTAssertEqual(ps.map(\.context), ref.map(\.context))
         let all = try Shared.squadPassages()
         XCTAssertEqual(ps[0].id, "eval/" + all.first { $0.context == ps[0].context }!.id)
-        XCTAssertEqual(try d.externalSelfEdits(contextID: ps[3].id).count, 5)
+        XCTAssertEqual(try d.externalSelfEdits(contextID: ps[3].id)?.count, 5)
         XCTAssertEqual(try d.contexts(split: "eval").count, 200)
         XCTAssertThrowsError(try KnowledgeDomain(config: try ResolvedConfig.resolve(schema: schema, file: nil, overrides: [
             "knowledge.eval_file=\"\(Shared.squad)\"", "knowledge.eval_shuffle_seed=-3",
