@@ -13,6 +13,7 @@
 //   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
 //   SealHTTP                   minimal HTTP/1.1 over POSIX sockets (judge client, `seal serve`); no libcurl
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
+//   SealARC                    few-shot ARC: tasks, grid text, augmentations, TTT data, self-edit configs, voting
 //   seal                       the command-line program
 import PackageDescription
 
@@ -41,9 +42,10 @@ let package = Package(
         .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
         .target(name: "SealHTTP"),
         .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealARC", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP",
+            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP", "SealARC",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
@@ -55,6 +57,7 @@ let package = Package(
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
         .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
+        .testTarget(name: "SealARCTests", dependencies: ["SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
         .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP"]),
     ]
