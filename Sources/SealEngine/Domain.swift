@@ -19,8 +19,10 @@ public struct InnerLoopPlan: Sendable {
     /// Overrides of the run's inner-loop recipe (few-shot ARC self-edits choose their own).
     public var learningRate: Double?
     public var epochs: Double?
-    public init(rows: [TextExample], lossOn: LossOn = .all, learningRate: Double? = nil, epochs: Double? = nil) {
-        self.rows = rows; self.lossOn = lossOn; self.learningRate = learningRate; self.epochs = epochs
+    /// Warmup steps of the inner loop's schedule (SEAL's ARC TTT warms up for 11 steps); nil: none.
+    public var warmupSteps: Int?
+    public init(rows: [TextExample], lossOn: LossOn = .all, learningRate: Double? = nil, epochs: Double? = nil, warmupSteps: Int? = nil) {
+        self.rows = rows; self.lossOn = lossOn; self.learningRate = learningRate; self.epochs = epochs; self.warmupSteps = warmupSteps
     }
 }
 

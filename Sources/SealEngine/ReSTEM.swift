@@ -107,6 +107,7 @@ public final class ReSTEMEngine {
         tc.epochs = plan.epochs ?? config.double("inner.epochs")
         tc.batchSize = config.int("inner.batch_size")
         tc.schedule = LRSchedule(rawValue: config.string("inner.schedule"))!
+        tc.warmupSteps = plan.warmupSteps ?? 0
         tc.seed = seed
         tc.shuffle = true
         let eos = policy.eosTokenIDs.first
