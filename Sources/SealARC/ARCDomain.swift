@@ -1,0 +1,272 @@
+import Foundation
+import SealEngine
+import SealGenerate
+import SealModel
+import SealTokenizer
+import SealTrain
+
+/// Few-shot ARC (SEAL's second domain): a context is an ARC task; the policy's self-edit is a JSON configuration
+/// of test-time training (which augmentations make the data, which tokens carry loss, learning rate, epochs); the
+/// inner loop trains a LoRA adapter on the task's own demonstrations, augmented as configured; the reward is 1
+/// when the adapted model solves the task (every test output among two voted attempts), else 0.
+///
+/// The domain writes its own chat prompts (`arc.chat`), so that the self-edit prompt, the TTT rows and the
+/// inference queries each use SEAL's system messages; `model.chat` must stay false.
+///
+/// The paper's arms map onto the engine's: ICL = `base` (no inner loop); Oracle TTT = `context` (the fixed
+/// configuration `arc.oracle`); TTT with self-edits from the untrained policy = `self_edit` of `seal arc eval`;
+/// SEAL = `seal arc train` (ReSTEM on the training tasks), whose `seal_round_N` arm evaluates the trained policy.
+public final class ARCDomain: SelfEditDomain {
+    public static let oracleDefault = ARCSelfEdit(augmentations: .all, strategy: .outputTokens, learningRate: 1e-4, epochs: 2).json
+
+    public static let schema: [ConfigKey] = [
+        ConfigKey("arc.train_file", .string, .string(""), "Tasks ReSTEM trains on: a Kaggle challenges file, a per-task JSON file, or a folder of them."),
+        ConfigKey("arc.train_solutions", .string, .string(""), "Kaggle solutions file for arc.train_file (test outputs; needed to grade)."),
+        ConfigKey("arc.train_tasks", .strings, .array([.string("seal-train")]), "Task ids (or the set names seal-train, seal-eval) to use from arc.train_file; empty: all."),
+        ConfigKey("arc.train_count", .int, .int(0), "Use the first N selected training tasks (0: all)."),
+        ConfigKey("arc.eval_file", .string, .string(""), "Held-out tasks (same layouts as arc.train_file)."),
+        ConfigKey("arc.eval_solutions", .string, .string(""), "Kaggle solutions file for arc.eval_file."),
+        ConfigKey("arc.eval_tasks", .strings, .array([.string("seal-eval")]), "Task ids (or set names) to use from arc.eval_file; empty: all."),
+        ConfigKey("arc.eval_count", .int, .int(0), "Use the first N selected evaluation tasks (0: all)."),
+        ConfigKey("arc.format", .string, .string("numpy"), "Grid text: numpy (SEAL's `[[0 1]\\n [2 3]]`) or compact (rows of digits)."),
+        ConfigKey("arc.chat", .string, .string("auto"), "Prompt format: auto (the tokenizer's chat format if it has one), llama3, qwen2 or none."),
+        ConfigKey("arc.max_leave_out", .int, .int(2), "TTT data: leave-one-out up to leave-N-out tasks (SEAL: 2)."),
+        ConfigKey("arc.max_examples", .int, .int(250), "TTT data: at most this many examples (a seeded sample beyond it)."),
+        ConfigKey("arc.max_tokens", .int, .int(8192), "TTT data: examples of this many tokens or more are dropped (also capped by the model's context)."),
+        ConfigKey("arc.data_seed", .int, .int(0), "Seed of the TTT data (with the task id; the same for every self-edit of a task, as in SEAL)."),
+        ConfigKey("arc.warmup_steps", .int, .int(11), "Warmup steps of the TTT schedule (SEAL: 11)."),
+        ConfigKey("arc.budget", .int, .int(375), "A self-edit with num_train_epochs × examples / 2 above this trains nothing (reward 0)."),
+        ConfigKey("arc.attempts", .int, .int(2), "Voted attempts per test input (1–3)."),
+        ConfigKey("arc.answer_tokens", .int, .int(0), "Longest answer in tokens (0: twice the longest demonstration output or test input)."),
+        ConfigKey("arc.oracle", .string, .string(oracleDefault), "The fixed self-edit of the Oracle TTT arm (eval arm `context`)."),
+    ]
+
+    public let format: GridFormat
+    public let chat: ARCChat
+    let tokenizer: Tokenizer
+    let train: [ARCTask]
+    let eval: [ARCTask]
+    let byID: [String: ARCTask]
+    let maxLeaveOut: Int
+    let maxExamples: Int
+    let tokenLimit: Int
+    let dataSeed: UInt64
+    let warmup: Int
+    let budget: Int
+    let attempts: Int
+    let answerTokens: Int
+    let oracle: ARCSelfEdit
+    /// TTT examples per (task, augmentation switches): every self-edit of a task with the same switches gets the
+    /// same data, so it is built once.
+    var dataCache: [String: [TTTExample]] = [:]
+
+    public init(config: ResolvedConfig) throws {
+        if config.bool("model.chat") {
+            throw ARCDataError("model.chat must be false for arc: the arc domain writes its own chat prompts (set arc.chat)")
+        }
+        guard let f = GridFormat(rawValue: config.string("arc.format")) else { throw ARCDataError("arc.format must be numpy or compact") }
+        format = f
+        let modelDir = URL(fileURLWithPath: config.string("model.path"))
+        if config.string("model.path").isEmpty { throw ARCDataError("model.path is not set") }
+        tokenizer = try Tokenizer(directory: modelDir)
+        let modelConfig = try ModelConfig.load(from: modelDir.appendingPathComponent("config.json"))
+        switch config.string("arc.chat") {
+        case "auto": chat = ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none
+        case "none": chat = .none
+        case let name:
+            guard let f = ChatFormat(rawValue: name == "qwen2.5" ? "qwen2" : name) else { throw ARCDataError("arc.chat must be auto, llama3, qwen2 or none") }
+            guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(name): the tokenizer has no \(f.endOfTurn) token") }
+            chat = .chat(f)
+        }
+        func load(_ file: String, _ sol: String, _ ids: String, _ count: String) throws -> [ARCTask] {
+            let path = config.string(file)
+            if path.isEmpty { return [] }
+            let solutions = config.string(sol)
+            var tasks = try ARCSets.select(config.strings(ids), from: try ARCData.load(path, solutions: solutions.isEmpty ? nil : solutions),
+                                           source: "\(ids) (\(path))")
+            if config.int(count) > 0 { tasks = Array(tasks.prefix(config.int(count))) }
+            for t in tasks where !t.hasSolutions {
+                throw ARCDataError("\(path): task \(t.id) has no test output to grade against (give \(sol))")
+            }
+            return tasks
+        }
+        train = try load("arc.train_file", "arc.train_solutions", "arc.train_tasks", "arc.train_count")
+        eval = try load("arc.eval_file", "arc.eval_solutions", "arc.eval_tasks", "arc.eval_count")
+        var index: [String: ARCTask] = [:]
+        for t in train + eval {
+            if let other = index[t.id], other != t { throw ARCDataError("task \(t.id) appears in both splits with different contents") }
+            index[t.id] = t
+        }
+        byID = index
+        maxLeaveOut = config.int("arc.max_leave_out")
+        maxExamples = config.int("arc.max_examples")
+        tokenLimit = min(config.int("arc.max_tokens"), modelConfig.maxPositionEmbeddings)
+        dataSeed = UInt64(bitPattern: Int64(config.int("arc.data_seed")))
+        warmup = config.int("arc.warmup_steps")
+        budget = config.int("arc.budget")
+        attempts = config.int("arc.attempts")
+        answerTokens = config.int("arc.answer_tokens")
+        guard maxLeaveOut >= 1 else { throw ARCDataError("arc.max_leave_out must be ≥ 1") }
+        guard maxExamples >= 1 else { throw ARCDataError("arc.max_examples must be ≥ 1") }
+        guard tokenLimit >= 2 else { throw ARCDataError("arc.max_tokens must be ≥ 2") }
+        guard warmup >= 0 else { throw ARCDataError("arc.warmup_steps must be ≥ 0") }
+        guard (1...3).contains(attempts) else { throw ARCDataError("arc.attempts must be 1, 2 or 3") }
+        guard answerTokens >= 0 else { throw ARCDataError("arc.answer_tokens must be ≥ 0") }
+        do { oracle = try ARCSelfEdit.parse(config.string("arc.oracle")) } catch let e as InvalidSelfEdit {
+            throw ARCDataError("arc.oracle is not a usable self-edit: \(e.reason)")
+        }
+    }
+
+    public func task(_ id: String) throws -> ARCTask {
+        guard let t = byID[id] else { throw ARCDataError("unknown ARC task \(id)") }
+        return t
+    }
+
+    // MARK: SelfEditDomain
+
+    public func contexts(split: String) throws -> [ContextInfo] {
+        // Inner-loop cost grows with the TTT data: (leave-n tasks) × (cells per example).
+        (split == "train" ? train : eval).map { t in
+            let cells = t.grids.reduce(0) { $0 + $1.rows * $1.cols }
+            return ContextInfo(id: t.id, cost: Double(t.train.count * t.train.count * cells))
+        }
+    }
+
+    public func selfEditPrompt(contextID: String) throws -> String {
+        ARCPrompts.selfEditPrompt(try task(contextID), chat: chat)
+    }
+
+    public func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan {
+        try plan(try task(contextID), ARCSelfEdit.parse(selfEdit), checkBudget: true)
+    }
+
+    public func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan? {
+        try plan(try task(contextID), oracle, checkBudget: false)
+    }
+
+    public func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample {
+        TextExample(prompt: try selfEditPrompt(contextID: contextID), completion: selfEdit + chat.endOfTurn)
+    }
+
+    public func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation {
+        let t = try task(contextID)
+        let result = try solve(t, with: m)
+        var prediction: [String] = []
+        for (k, a) in result.attempts.enumerated() {
+            var line = "test \(k): \(result.parsed[k]) of \(result.asked[k]) answers parsed"
+            for (j, g) in a.enumerated() { line += "; attempt \(j + 1): " + format.render(g) }
+            prediction.append(line)
+        }
+        let gold = t.test.map { $0.output.map { format.render($0) } ?? "?" }.joined(separator: "\n\n")
+        let item = GradedItem(question: "task \(t.id) (\(t.test.count) test input\(t.test.count == 1 ? "" : "s"))", gold: gold,
+                              prediction: prediction.joined(separator: "\n"), correct: result.solved)
+        return Evaluation(score: result.solved ? 1 : 0, items: [item])
+    }
+
+    // MARK: TTT data and inference
+
+    /// The inner-loop plan of a self-edit: SEAL's TTT data under its switches, its loss strategy, learning rate
+    /// and epochs. Throws InvalidSelfEdit when no example fits the token limit or the budget is exceeded.
+    public func plan(_ t: ARCTask, _ edit: ARCSelfEdit, checkBudget: Bool) throws -> InnerLoopPlan {
+        let examples = try tttExamples(t, edit.augmentations)
+        if examples.isEmpty { throw InvalidSelfEdit("no TTT example of task \(t.id) fits in \(tokenLimit) tokens") }
+        if checkBudget, let reason = edit.overBudget(examples: examples.count, budget: budget) { throw InvalidSelfEdit(reason) }
+        return InnerLoopPlan(rows: rows(examples), lossOn: edit.strategy == .allTokens ? .all : .completion,
+                             learningRate: edit.learningRate, epochs: Double(edit.epochs), warmupSteps: warmup)
+    }
+
+    /// The TTT examples of a task under augmentation switches (filtered by the token limit, capped).
+    public func tttExamples(_ t: ARCTask, _ switches: AugmentationSwitches) throws -> [TTTExample] {
+        let key = "\(t.id)|\(switches.basic)|\(switches.size)|\(switches.chain)|\(switches.repeat)"
+        if let c = dataCache[key] { return c }
+        let builder = TTTDataBuilder(switches: switches, leaveN: Array(1...maxLeaveOut), maxExamples: maxExamples,
+                                     seed: dataSeed ^ Seeds.hash(t.id))
+        let limit = tokenLimit
+        let examples = builder.examples(t) { ex in
+            let p = ARCPrompts.query(demos: ex.demos, input: ex.query.input, output: ex.query.output, format: format, chat: chat)
+            // A token is at least one byte (byte-level and byte-fallback BPE), so short texts need no tokenizing.
+            if p.prompt.utf8.count + p.completion.utf8.count + 8 < limit { return true }
+            return tokenizer.encode(p.prompt).count + tokenizer.encode(p.completion, addSpecialTokens: false).count < limit
+        }
+        dataCache[key] = examples
+        return examples
+    }
+
+    /// TTT examples as training rows: the query's prompt, and its answer as the completion.
+    public func rows(_ examples: [TTTExample]) -> [TextExample] {
+        examples.map { ex in
+            let p = ARCPrompts.query(demos: ex.demos, input: ex.query.input, output: ex.query.output, format: format, chat: chat)
+            return TextExample(prompt: p.prompt, completion: p.completion)
+        }
+    }
+
+    /// What inference did for a task: per test input, the voted attempts, how many queries were asked and how
+    /// many answers parsed; and whether the task is solved.
+    public struct Solution: Sendable {
+        public var attempts: [[Grid]]
+        public var asked: [Int]
+        public var parsed: [Int]
+        public var solved: Bool
+    }
+
+    /// One inference query: which test input, under which transformation, and the prompt text.
+    public struct Query: Sendable {
+        public var test: Int
+        public var transform: Augmentation
+        public var prompt: String
+    }
+
+    /// The queries of a task: every test input under the identity and the five invertible transformations.
+    public func queries(_ t: ARCTask) -> [Query] {
+        t.test.indices.flatMap { k in
+            ARCVoting.queries(t, test: k).map { q in
+                Query(test: k, transform: q.transform,
+                      prompt: ARCPrompts.query(demos: q.demos, input: q.input, output: nil, format: format, chat: chat).prompt)
+            }
+        }
+    }
+
+    /// Maps answers (nil: not asked) back through their query's transformation, votes, and grades.
+    public func grade(_ t: ARCTask, queries: [Query], answers: [String?]) -> Solution {
+        var parsed = [[ARCVoting.Answer]](repeating: [], count: t.test.count)
+        var asked = [Int](repeating: 0, count: t.test.count)
+        for (q, a) in zip(queries, answers) {
+            asked[q.test] += 1
+            if let a, let g = format.parseAnswer(a), let back = q.transform.invert(g) {
+                parsed[q.test].append(ARCVoting.Answer(transform: q.transform, grid: back))
+            }
+        }
+        let voted = parsed.map { ARCVoting.vote($0, attempts: attempts) }
+        return Solution(attempts: voted, asked: asked, parsed: parsed.map(\.count), solved: ARCVoting.solved(t, attempts: voted))
+    }
+
+    /// Greedy answers to every query of every test input (one batch, stopping at `#`), mapped back and voted. A
+    /// query whose prompt leaves no room for an answer in the model's context is not asked.
+    public func solve(_ t: ARCTask, with m: ScoredModel) throws -> Solution {
+        let ctx = m.model.config.maxPositionEmbeddings
+        let answerLimit = answerTokens > 0 ? answerTokens : autoAnswerTokens(t, m.tokenizer)
+        let qs = queries(t)
+        var requests: [GenerationRequest] = []
+        var requestOf: [Int: Int] = [:]
+        for (i, q) in qs.enumerated() {
+            let ids = m.tokenizer.encode(q.prompt).map(Int32.init)
+            if ids.count + answerLimit > ctx { continue }
+            requestOf[i] = requests.count
+            requests.append(GenerationRequest(prompt: ids))
+        }
+        var texts = [String?](repeating: nil, count: qs.count)
+        if !requests.isEmpty {
+            if case .chat(let f) = chat, let eot = m.tokenizer.tokenID(f.endOfTurn) { m.generator.eosTokenIDs.insert(eot) }
+            let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerLimit, stop: ["#"]))
+            for (i, r) in requestOf { texts[i] = out[r].text }
+        }
+        return grade(t, queries: qs, answers: texts)
+    }
+
+    /// Twice the tokens of the longest rendered demonstration output or test input, plus the end mark.
+    func autoAnswerTokens(_ t: ARCTask, _ tok: Tokenizer) -> Int {
+        let grids = t.train.map(\.output) + t.test.map(\.input)
+        let longest = grids.map { tok.encode(format.render($0) + "#", addSpecialTokens: false).count }.max() ?? 1
+        return 2 * longest + 8
+    }
+}
