@@ -16,7 +16,7 @@ struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seal",
         abstract: "Self-Adapting Language Models (SEAL) on CPUs and HPC clusters.",
-        subcommands: [ModelCommand.self, ScoreCommand.self, GenerateCommand.self, FinetuneCommand.self, KnowledgeCommand.self, GradeCommand.self, ServeCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+        subcommands: [ModelCommand.self, ScoreCommand.self, GenerateCommand.self, FinetuneCommand.self, KnowledgeCommand.self, ARCCommand.self, GradeCommand.self, ServeCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
                       BenchCommand.self, DebugCommand.self])
 }
 
