@@ -61,23 +61,38 @@ public final class ARCDomain: SelfEditDomain {
     var dataCache: [String: [TTTExample]] = [:]
 
     public init(config: ResolvedConfig) throws {
+        // Settings first (cheap), then the tasks, then the tokenizer: the first error reported is the cheapest found.
         if config.bool("model.chat") {
             throw ARCDataError("model.chat must be false for arc: the arc domain writes its own chat prompts (set arc.chat)")
         }
         guard let f = GridFormat(rawValue: config.string("arc.format")) else { throw ARCDataError("arc.format must be numpy or compact") }
         format = f
-        let modelDir = URL(fileURLWithPath: config.string("model.path"))
         if config.string("model.path").isEmpty { throw ARCDataError("model.path is not set") }
-        tokenizer = try Tokenizer(directory: modelDir)
-        let modelConfig = try ModelConfig.load(from: modelDir.appendingPathComponent("config.json"))
-        switch config.string("arc.chat") {
-        case "auto": chat = ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none
-        case "none": chat = .none
-        case let name:
-            guard let f = ChatFormat(rawValue: name == "qwen2.5" ? "qwen2" : name) else { throw ARCDataError("arc.chat must be auto, llama3, qwen2 or none") }
-            guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(name): the tokenizer has no \(f.endOfTurn) token") }
-            chat = .chat(f)
+        let chatName = config.string("arc.chat")
+        let explicitChat: ChatFormat?
+        switch chatName {
+        case "auto", "none": explicitChat = nil
+        case "llama3": explicitChat = .llama3
+        case "qwen2", "qwen2.5": explicitChat = .qwen2
+        default: throw ARCDataError("arc.chat must be auto, llama3, qwen2 or none")
         }
+        maxLeaveOut = config.int("arc.max_leave_out")
+        maxExamples = config.int("arc.max_examples")
+        dataSeed = UInt64(bitPattern: Int64(config.int("arc.data_seed")))
+        warmup = config.int("arc.warmup_steps")
+        budget = config.int("arc.budget")
+        attempts = config.int("arc.attempts")
+        answerTokens = config.int("arc.answer_tokens")
+        guard maxLeaveOut >= 1 else { throw ARCDataError("arc.max_leave_out must be ≥ 1") }
+        guard maxExamples >= 1 else { throw ARCDataError("arc.max_examples must be ≥ 1") }
+        guard config.int("arc.max_tokens") >= 2 else { throw ARCDataError("arc.max_tokens must be ≥ 2") }
+        guard warmup >= 0 else { throw ARCDataError("arc.warmup_steps must be ≥ 0") }
+        guard (1...3).contains(attempts) else { throw ARCDataError("arc.attempts must be 1, 2 or 3") }
+        guard answerTokens >= 0 else { throw ARCDataError("arc.answer_tokens must be ≥ 0") }
+        do { oracle = try ARCSelfEdit.parse(config.string("arc.oracle")) } catch let e as InvalidSelfEdit {
+            throw ARCDataError("arc.oracle is not a usable self-edit: \(e.reason)")
+        }
+
         func load(_ file: String, _ sol: String, _ ids: String, _ count: String) throws -> [ARCTask] {
             let path = config.string(file)
             if path.isEmpty { return [] }
@@ -98,22 +113,16 @@ public final class ARCDomain: SelfEditDomain {
             index[t.id] = t
         }
         byID = index
-        maxLeaveOut = config.int("arc.max_leave_out")
-        maxExamples = config.int("arc.max_examples")
+
+        let modelDir = URL(fileURLWithPath: config.string("model.path"))
+        tokenizer = try Tokenizer(directory: modelDir)
+        let modelConfig = try ModelConfig.load(from: modelDir.appendingPathComponent("config.json"))
         tokenLimit = min(config.int("arc.max_tokens"), modelConfig.maxPositionEmbeddings)
-        dataSeed = UInt64(bitPattern: Int64(config.int("arc.data_seed")))
-        warmup = config.int("arc.warmup_steps")
-        budget = config.int("arc.budget")
-        attempts = config.int("arc.attempts")
-        answerTokens = config.int("arc.answer_tokens")
-        guard maxLeaveOut >= 1 else { throw ARCDataError("arc.max_leave_out must be ≥ 1") }
-        guard maxExamples >= 1 else { throw ARCDataError("arc.max_examples must be ≥ 1") }
-        guard tokenLimit >= 2 else { throw ARCDataError("arc.max_tokens must be ≥ 2") }
-        guard warmup >= 0 else { throw ARCDataError("arc.warmup_steps must be ≥ 0") }
-        guard (1...3).contains(attempts) else { throw ARCDataError("arc.attempts must be 1, 2 or 3") }
-        guard answerTokens >= 0 else { throw ARCDataError("arc.answer_tokens must be ≥ 0") }
-        do { oracle = try ARCSelfEdit.parse(config.string("arc.oracle")) } catch let e as InvalidSelfEdit {
-            throw ARCDataError("arc.oracle is not a usable self-edit: \(e.reason)")
+        if let f = explicitChat {
+            guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(chatName): the tokenizer has no \(f.endOfTurn) token") }
+            chat = .chat(f)
+        } else {
+            chat = chatName == "auto" ? (ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none) : .none
         }
     }
 
