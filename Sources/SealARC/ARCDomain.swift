@@ -43,7 +43,7 @@ public final class ARCDomain: SelfEditDomain {
 
     public let format: GridFormat
     public let chat: ARCChat
-    let tokenizer: Tokenizer
+    public let tokenizer: Tokenizer
     let train: [ARCTask]
     let eval: [ARCTask]
     let byID: [String: ARCTask]

@@ -8,7 +8,7 @@ import SealRuntime
 struct ARCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arc", abstract: "Few-shot ARC: the model configures its own test-time training (ReSTEM on ARC tasks).",
-        subcommands: [Train.self, Eval.self, Augment.self, Prompts.self, Config.self])
+        subcommands: [Train.self, Eval.self, Augment.self, Prompts.self, TTTData.self, Config.self])
 
     static var schema: [ConfigKey] { EngineConfig.schema + ARCDomain.schema }
 
@@ -104,6 +104,41 @@ struct ARCCommand: ParsableCommand {
                     if let completion { row["completion"] = try domain.reinforcementPair(contextID: c.id, selfEdit: completion).text }
                     printJSON(row)
                 }
+            }
+        }
+    }
+
+    struct TTTData: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "data",
+            abstract: "Print the TTT rows a self-edit gives a task as JSONL ({\"prompt\", \"completion\", \"tokens\"}); a summary goes to stderr.",
+            discussion: "The rows are the inner loop's training data, as `seal finetune` reads them (its --loss-on completion is SEAL's train_using_output_tokens). Without --self-edit, the Oracle TTT configuration (arc.oracle) is used. The budget rule is not applied.")
+        @Option(help: "Experiment config (TOML).") var config: String
+        @Option(name: .customLong("set"), help: "Override a config key: key=value (repeatable).") var overrides: [String] = []
+        @Option(help: "Task id (from arc.train_file or arc.eval_file).") var task: String
+        @Option(help: "A self-edit (JSON text).") var selfEdit: String?
+
+        func run() throws {
+            try reportingErrors {
+                let cfg = try ResolvedConfig.resolve(schema: ARCCommand.schema, file: config, overrides: overrides)
+                let domain = try ARCDomain(config: cfg)
+                let t = try domain.task(task)
+                let edit: ARCSelfEdit
+                do { edit = try ARCSelfEdit.parse(selfEdit ?? cfg.string("arc.oracle")) } catch let e as InvalidSelfEdit {
+                    throw ValidationError("--self-edit is not usable: \(e.reason)")
+                }
+                let plan = try domain.plan(t, edit, checkBudget: false)
+                var lengths: [Int] = []
+                for r in plan.rows {
+                    let n = domain.tokenizer.encode(r.prompt ?? "").count + domain.tokenizer.encode(r.text, addSpecialTokens: false).count
+                    lengths.append(n)
+                    printJSON(["prompt": r.prompt ?? "", "completion": r.text, "tokens": n])
+                }
+                let total = lengths.reduce(0, +)
+                let summary = "\(task): \(lengths.count) rows, \(total) tokens (mean \(total / max(1, lengths.count)), max \(lengths.max() ?? 0)); "
+                    + "loss on \(plan.lossOn == .all ? "all tokens" : "outputs"), lr \(edit.learningRate), \(edit.epochs) epochs"
+                    + (edit.overBudget(examples: lengths.count, budget: cfg.int("arc.budget")).map { "; \($0)" } ?? "")
+                FileHandle.standardError.write(Data((summary + "\n").utf8))
             }
         }
     }
