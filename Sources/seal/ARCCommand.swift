@@ -20,7 +20,7 @@ struct ARCCommand: ParsableCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run ReSTEM rounds on the training tasks (under mpirun: SPMD over ranks).")
         @OptionGroup var options: ExperimentOptions
-        func run() throws { try ARCCommand.launch(options) { try $0.train(out: options.out, overwrite: options.overwrite) } }
+        func run() throws { try ARCCommand.launch(options) { try $0.runExperiment(out: options.out, overwrite: options.overwrite) } }
     }
 
     struct Eval: ParsableCommand {
