@@ -61,6 +61,7 @@ public enum EngineConfig {
         ConfigKey("eval.arms", .strings, .array([.string("base"), .string("passage"), .string("self_edit")]),
                   "Arms `eval` runs on the eval split: base (no update), passage (inner loop on the context alone), self_edit (inner loops on the policy's own self-edits), external (inner loops on the domain's self-edit file, e.g. GPT-4.1's)."),
         ConfigKey("eval.after_train", .bool, .bool(true), "After the last round, evaluate the trained policy's self-edits as arm seal_round_N."),
+        ConfigKey("eval.samples", .int, .int(0), "Self-edits per context in the self_edit / seal_round_N arms (0: sampling.samples). SEAL's ARC draws 15 per training task but 5 per evaluation task."),
         ConfigKey("eval.each_round", .bool, .bool(false), "After every round n, evaluate the policy's self-edits as arm seal_round_n (the accuracy-over-rounds curve)."),
         ConfigKey("eval.before_train", .bool, .bool(false), "`train` first runs eval.arms with the starting policy, so one run holds every arm of the table."),
     ]

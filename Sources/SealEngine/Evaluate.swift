@@ -34,7 +34,8 @@ extension ReSTEMEngine {
         var units: [Unit] = []
         if kind == .selfEdits || kind == .external {
             if kind == .selfEdits {
-                edits = try allSelfEdits(contexts, round: 1_000 + round, journal: journal, writer: writer, times: &times)
+                edits = try allSelfEdits(contexts, round: 1_000 + round, journal: journal, writer: writer, times: &times,
+                                      samples: config.int("eval.samples") > 0 ? config.int("eval.samples") : nil)
             } else {
                 for c in contexts {
                     guard let e = try domain.externalSelfEdits(contextID: c.id) else {

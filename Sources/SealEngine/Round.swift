@@ -24,14 +24,14 @@ extension ReSTEMEngine {
     /// with contexts sharded statically by cost (sampling is batched, so it is not worth scheduling finer) and
     /// shared with every rank. Each context's self-edits are journaled as soon as they exist.
     func allSelfEdits(_ contexts: [ContextInfo], round: Int, journal: [String: JournalEntry], writer: JournalWriter?,
-                      times: inout PhaseTimes) throws -> [String: [String]] {
+                      times: inout PhaseTimes, samples: Int? = nil) throws -> [String: [String]] {
         var edits: [String: [String]] = [:]
         for c in contexts { if let e = journal["edits|\(c.id)|0"]?.edits { edits[c.id] = e } }
         let missing = contexts.filter { edits[$0.id] == nil }
         if missing.isEmpty { return edits }
         var t0 = Self.now()
         let mine = shard(missing, ranks: mpi.size)[mpi.rank]
-        let fresh = try sampleSelfEdits(mine.map(\.id), round: round)
+        let fresh = try sampleSelfEdits(mine.map(\.id), round: round, samples: samples)
         var list: [[String]] = []
         for c in mine {
             let e = fresh[c.id] ?? []
