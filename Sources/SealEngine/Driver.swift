@@ -174,11 +174,19 @@ extension ReSTEMEngine {
         }
     }
 
+    /// The training contexts of round `round`: all of them, or with `run.contexts_per_round` = n the round's own
+    /// n, taken in order and wrapping around (SEAL draws 50 new training passages each round).
+    func roundContexts(_ all: [ContextInfo], round: Int) -> [ContextInfo] {
+        let n = config.int("run.contexts_per_round")
+        guard n > 0, n < all.count else { return all }
+        return (0..<n).map { all[(round * n + $0) % all.count] }
+    }
+
     /// One ReSTEM round (see the type's documentation).
     func runRound(_ round: Int, out: String, metrics: MetricsFile?) throws {
         var times = PhaseTimes()
         let roundStart = Self.now()
-        let contexts = try domain.contexts(split: "train")
+        let contexts = roundContexts(try domain.contexts(split: "train"), round: round)
         let records = try roundRecords(contexts, round: round, out: out, times: &times)
         // Test hook: SEAL_DEBUG_KILL_IN_ROUND=n makes rank 0 die by SIGKILL in the middle of round n (after its
         // inner loops, before the round is recorded), as a preempted or OOM-killed job would.

@@ -14,6 +14,7 @@ public enum EngineConfig {
         ConfigKey("model.chat", .bool, .bool(false), "Wrap self-edit prompts in the model's chat format (instruct models)."),
         ConfigKey("run.seed", .int, .int(0), "Run seed: every sample's seed derives from (seed, round, context id, sample index)."),
         ConfigKey("run.rounds", .int, .int(2), "ReSTEM rounds (0: evaluation only)."),
+        ConfigKey("run.contexts_per_round", .int, .int(0), "Training contexts per round (0: all every round); round r takes the next n in order, wrapping around."),
         ConfigKey("run.restart_from_base", .bool, .bool(false), "true: each round's SFT starts from the base model (ReSTEM as published); false: from the last round's policy (SEAL's code)."),
         ConfigKey("run.experiment", .string, .string("restem"), "What `train` runs: restem (ReSTEM rounds), cpt (continued pretraining over the eval split) or continual (sequential self-edits, the forgetting matrix)."),
         ConfigKey("run.threads", .int, .int(0), "Threads per rank (0: SLURM_CPUS_PER_TASK or all cores)."),

@@ -232,6 +232,23 @@ final class EngineCLITests: XCTestCase {
         }
     }
 
+    /// Every shipped job config resolves (every key known, every data file found): run with a model path that does
+    /// not exist, each must get as far as loading the model.
+    func testShippedJobConfigsResolve() throws {
+        let jobs = CLIHarness.root.appendingPathComponent("jobs")
+        let files = try FileManager.default.contentsOfDirectory(atPath: jobs.path).filter { $0.hasSuffix(".toml") }.sorted()
+        XCTAssertGreaterThan(files.count, 5)
+        for f in files {
+            let domain = f.hasPrefix("arc-") ? "arc" : "knowledge"
+            guard f.hasPrefix("arc-") || f.hasPrefix("knowledge-") else { continue }
+            let r = try MPIRunner.run(ranks: nil, [domain, "train", "--config", jobs.appendingPathComponent(f).path,
+                                                   "--out", cli.tmp("jobs").appendingPathComponent("x.h5").path,
+                                                   "--set", "model.path=/nonexistent-model"])
+            XCTAssertNotEqual(r.status, 0, f)
+            XCTAssertTrue(r.err.contains("/nonexistent-model"), "\(f): \(r.err)")
+        }
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])
