@@ -40,8 +40,10 @@ public struct GradedItem: Sendable {
     public var gold: String
     public var prediction: String
     public var correct: Bool
-    public init(question: String, gold: String, prediction: String, correct: Bool) {
-        self.question = question; self.gold = gold; self.prediction = prediction; self.correct = correct
+    /// The grader's words beyond the verdict (a judge's raw reply), recorded in the metrics file's `note` column.
+    public var note: String
+    public init(question: String, gold: String, prediction: String, correct: Bool, note: String = "") {
+        self.question = question; self.gold = gold; self.prediction = prediction; self.correct = correct; self.note = note
     }
 }
 

@@ -74,7 +74,7 @@ extension ReSTEMEngine {
                     ev = base
                 }
             }
-            let records = ev.items.map { EvalRecord(contextID: u.context, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct) }
+            let records = ev.items.map { EvalRecord(contextID: u.context, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct, note: $0.note) }
             let entry = JournalEntry(kind: .eval, context: u.context, sample: u.sample, evals: records)
             try writer?.append(entry)
             local.append(entry)

@@ -207,7 +207,7 @@ extension ReSTEMEngine {
             func evaluateSeen(_ n: Int) throws -> [EvalRecord] {
                 try sequences[s].prefix(n).flatMap { c in
                     try domain.evaluate(contextID: c, with: scorer(nil)).items.map {
-                        EvalRecord(contextID: c, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct)
+                        EvalRecord(contextID: c, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct, note: $0.note)
                     }
                 }
             }

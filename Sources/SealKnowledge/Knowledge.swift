@@ -23,6 +23,7 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.prompt_template", .string, .string(""), "Own self-edit prompt replacing knowledge.prompt: text with {title} and {context} ({{ and }} for literal braces)."),
         ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence."),
         ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy)."),
+        ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break)."),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer."),
         ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout)."),
     ] + GraderSettings.schema
@@ -33,6 +34,7 @@ public final class KnowledgeDomain: SelfEditDomain {
     let splitLines: Bool
     let reward: String
     let answerTokens: Int
+    let answerStop: String
     let promptTemplate: PromptTemplate
     let selfEditFile: SelfEditFile?
     let allGolds: Bool
@@ -55,6 +57,8 @@ public final class KnowledgeDomain: SelfEditDomain {
         splitLines = config.bool("knowledge.split_lines")
         reward = config.string("knowledge.reward")
         answerTokens = config.int("knowledge.answer_tokens")
+        answerStop = config.string("knowledge.answer_stop")
+        guard ["eos", "newline"].contains(answerStop) else { throw KnowledgeDataError("knowledge.answer_stop must be eos or newline (got '\(answerStop)')") }
         guard ["accuracy", "answer_likelihood"].contains(reward) else {
             throw KnowledgeDataError("knowledge.reward must be accuracy or answer_likelihood")
         }
@@ -115,7 +119,10 @@ public final class KnowledgeDomain: SelfEditDomain {
             return Evaluation(score: total / Double(max(1, p.questions.count)), items: items)
         }
         let requests = prompts.map { GenerationRequest(prompt: m.tokenizer.encode($0).map(Int32.init)) }
-        let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerTokens, stop: ["\n"]))
+        // SEAL's answers end at end-of-text or 64 tokens (the grader was calibrated on those); "newline" stops at the
+        // first line break, cheaper for models that go on with the next question.
+        let stop = answerStop == "newline" ? ["\n"] : []
+        let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerTokens, stop: stop))
         return try gradeAnswers(contextID: contextID, predictions: out.map(\.text))
     }
 
@@ -133,7 +140,9 @@ public final class KnowledgeDomain: SelfEditDomain {
         for (i, q) in p.questions.enumerated() {
             let ok = verdicts[i].correct
             if ok { correct += 1 }
-            items.append(GradedItem(question: q.question, gold: allGolds ? q.answers.joined(separator: " | ") : q.answer, prediction: predictions[i], correct: ok))
+            let v = verdicts[i]
+            let note = v.raw.map { (v.parsed ? "judge: " : "judge (unparsed): ") + $0 } ?? ""
+            items.append(GradedItem(question: q.question, gold: allGolds ? q.answers.joined(separator: " | ") : q.answer, prediction: predictions[i], correct: ok, note: note))
         }
         return Evaluation(score: Double(correct) / Double(max(1, p.questions.count)), items: items)
     }

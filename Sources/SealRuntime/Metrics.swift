@@ -81,17 +81,30 @@ public struct EvalRecord: Codable, Sendable, Equatable {
     public var gold: String
     public var prediction: String
     public var correct: Bool
+    /// What the grader said beyond the verdict: a judge's raw reply (and whether it parsed); "" when nothing.
+    public var note: String
 
-    public init(contextID: String, question: String, gold: String, prediction: String, correct: Bool) {
+    public init(contextID: String, question: String, gold: String, prediction: String, correct: Bool, note: String = "") {
         self.contextID = contextID
         self.question = question
         self.gold = gold
         self.prediction = prediction
         self.correct = correct
+        self.note = note
     }
 
     enum CodingKeys: String, CodingKey {
-        case contextID = "context_id", question, gold, prediction, correct
+        case contextID = "context_id", question, gold, prediction, correct, note
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        contextID = try c.decode(String.self, forKey: .contextID)
+        question = try c.decode(String.self, forKey: .question)
+        gold = try c.decode(String.self, forKey: .gold)
+        prediction = try c.decode(String.self, forKey: .prediction)
+        correct = try c.decode(Bool.self, forKey: .correct)
+        note = try c.decodeIfPresent(String.self, forKey: .note) ?? ""
     }
 }
 
@@ -133,7 +146,7 @@ public final class MetricsFile: @unchecked Sendable {
     public static let sampleColumns = ["context_id", "sample_index", "rank", "reward", "baseline_score", "adapted_score",
                                        "inner_loss", "tokens", "seconds", "self_edit", "status", "kept"]
     /// Columns of `/evals/<arm>`.
-    public static let evalColumns = ["context_id", "question", "gold", "prediction", "correct"]
+    public static let evalColumns = ["context_id", "question", "gold", "prediction", "correct", "note"]
     /// Round attributes seal writes itself; `writeRound`'s `attributes` may not use these names.
     public static let reservedRoundAttributes: Set<String> = ["completed", "round", "n_samples", "n_kept", "n_sft_steps",
                                                               "written"]
@@ -315,6 +328,7 @@ public final class MetricsFile: @unchecked Sendable {
             try f.write(records.map(\.gold), at: g + "/gold")
             try f.write(records.map(\.prediction), at: g + "/prediction")
             try f.write(records.map { UInt8($0.correct ? 1 : 0) }, at: g + "/correct")
+            try f.write(records.map(\.note), at: g + "/note")
             try f.setAttribute("accuracy", accuracy, on: g)
             try f.setAttribute("n_questions", records.count, on: g)
             try f.setAttribute("n_correct", records.filter(\.correct).count, on: g)
@@ -533,8 +547,10 @@ public struct MetricsReader: Sendable {
         let gold = try file.readStrings(g + "/gold")
         let prediction = try file.readStrings(g + "/prediction")
         let correct = try file.readUInt8s(g + "/correct")
+        // `note` arrived with schema 1's later writers; files without it read as empty notes.
+        let note = try file.exists(g + "/note") ? try file.readStrings(g + "/note") : [String](repeating: "", count: contextID.count)
         let n = contextID.count
-        guard [question.count, gold.count, prediction.count, correct.count].allSatisfy({ $0 == n }) else {
+        guard [question.count, gold.count, prediction.count, correct.count, note.count].allSatisfy({ $0 == n }) else {
             throw MetricsError.malformed(path: path, "\(g) columns have different lengths")
         }
         let attrs = try file.attributes(on: g)
@@ -543,7 +559,7 @@ public struct MetricsReader: Sendable {
         }
         let records = (0..<n).map {
             EvalRecord(contextID: contextID[$0], question: question[$0], gold: gold[$0], prediction: prediction[$0],
-                       correct: correct[$0] != 0)
+                       correct: correct[$0] != 0, note: note[$0])
         }
         return MetricsEval(arm: arm, accuracy: accuracy, nQuestions: nq, records: records, attributes: attrs)
     }

@@ -761,7 +761,7 @@ final class MetricsTests: XCTestCase {
     FLOAT = ["reward", "baseline_score", "adapted_score", "inner_loss", "seconds"]
     STR = ["context_id", "self_edit", "status"]
     SAMPLE_COLS = set(INT + FLOAT + STR + ["kept"])
-    EVAL_STR = ["context_id", "question", "gold", "prediction"]
+    EVAL_STR = ["context_id", "question", "gold", "prediction", "note"]
 
     def vlen_utf8(dt):
         info = h5py.check_string_dtype(dt)
