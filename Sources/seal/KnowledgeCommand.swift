@@ -19,7 +19,7 @@ struct ExperimentOptions: ParsableArguments {
 struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knowledge", abstract: "Knowledge incorporation: ReSTEM on passages, evaluated by questions without the passage.",
-        subcommands: [Train.self, Eval.self, Config.self, KnowledgeGradeCommand.self])
+        subcommands: [Train.self, Eval.self, CPT.self, Continual.self, Config.self, KnowledgeGradeCommand.self])
 
     static var schema: [ConfigKey] { EngineConfig.schema + KnowledgeDomain.schema }
 
@@ -32,6 +32,28 @@ struct KnowledgeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the experiment run.experiment names: ReSTEM rounds, continued pretraining or continual learning (under mpirun: SPMD over ranks).")
         @OptionGroup var options: ExperimentOptions
         func run() throws { try KnowledgeCommand.launch(options) { try $0.runExperiment(out: options.out, overwrite: options.overwrite) } }
+    }
+
+    /// `train` with run.experiment = cpt (the interface; the stored config says cpt either way).
+    struct CPT: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "cpt", abstract: "Continued pretraining over the eval split's passages (train with run.experiment = cpt).")
+        @OptionGroup var options: ExperimentOptions
+        func run() throws {
+            var o = options
+            o.overrides.append("run.experiment=cpt")
+            try KnowledgeCommand.launch(o) { try $0.runExperiment(out: o.out, overwrite: o.overwrite) }
+        }
+    }
+
+    /// `train` with run.experiment = continual.
+    struct Continual: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Continual learning: sequences of merged self-edits, the forgetting matrix (train with run.experiment = continual).")
+        @OptionGroup var options: ExperimentOptions
+        func run() throws {
+            var o = options
+            o.overrides.append("run.experiment=continual")
+            try KnowledgeCommand.launch(o) { try $0.runExperiment(out: o.out, overwrite: o.overwrite) }
+        }
     }
 
     struct Eval: ParsableCommand {
