@@ -12,6 +12,8 @@
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
 //   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
+//   SealToyWorld               the embedded default: fictional people, their biographies and questions, the
+//                              pretraining corpus, and the recipe that pretrains the toy model on it
 //   seal                       the command-line program
 import PackageDescription
 
@@ -39,9 +41,10 @@ let package = Package(
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
         .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
         .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealToyWorld", dependencies: ["SealKnowledge", "SealEngine", "SealKernels", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge",
+            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealToyWorld",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
@@ -51,6 +54,7 @@ let package = Package(
         .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
+        .testTarget(name: "SealToyWorldTests", dependencies: ["SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
         .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels"]),

@@ -57,6 +57,11 @@ public enum KnowledgePrompts {
         "Let's read the following passage and produce a list of implications derived directly or indirectly from the content.\n\nPassage:\n\(title)\n\(context)\n\nImplications:\n"
     }
 
+    /// The `rewrite` self-edit prompt (verbatim from SEAL's alternate-prompt data files).
+    public static func rewrite(title: String, context: String) -> String {
+        "Let's read the following passage and rewrite it in a few different ways, each one separated by a newline.\n\nPassage:\n\(title)\n\(context)\n\nRewritten passages:\n"
+    }
+
     /// The no-passage question prompt.
     public static func question(title: String, question: String) -> String {
         "Let's answer a question directly and concisely.\nQuestion: Topic: \(title)\n\(question)\nAnswer:"
