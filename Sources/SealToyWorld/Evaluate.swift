@@ -64,11 +64,15 @@ public enum ToyWorldEval {
     }
 
     /// Samples `k` implications self-edits per passage (temperature and top-p as given; SEAL uses 1.0 / 0.95) and
-    /// measures how many of the passage's facts each restates (its answers, graded as answers are).
+    /// measures how many of the passage's facts each restates (its answers, graded as answers are). At most
+    /// `maxNewTokens` new tokens, fewer where the model's context leaves less room after the longest prompt.
     public static func selfEdits(_ passages: [SEALPassage], generator: Generator, k: Int, temperature: Double = 1.0,
                                  topP: Double = 0.95, maxNewTokens: Int = 192, seed: UInt64 = 0) throws -> SelfEditResult {
         let reqs = passages.map { GenerationRequest(prompt: generator.tokenizer.encode(KnowledgePrompts.implications(title: $0.title, context: $0.context)).map(Int32.init), samples: k) }
-        let out = try generator.generate(reqs, params: SamplingParams(temperature: temperature, topP: topP, maxNewTokens: maxNewTokens, seed: seed))
+        // A small model's context may not fit the longest prompt plus `maxNewTokens`: the self-edits get what is left.
+        let room = generator.model.config.maxPositionEmbeddings - (reqs.map(\.prompt.count).max() ?? 0)
+        guard room >= 8 else { throw ToyWorldError("the self-edit prompt leaves \(room) tokens of the model's context for the self-edit") }
+        let out = try generator.generate(reqs, params: SamplingParams(temperature: temperature, topP: topP, maxNewTokens: min(maxNewTokens, room), seed: seed))
         var cov = 0.0, lines = 0.0, fin = 0.0
         var samples: [(String, String, Int, Int)] = []
         for c in out {

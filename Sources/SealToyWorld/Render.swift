@@ -134,6 +134,9 @@ enum Templates {
 }
 
 extension Person {
+    /// How many phrasings each attribute's question has.
+    public static var questionPhrasings: Int { Templates.questionPhrasings }
+
     /// A biography: the four fact groups in a drawn order, each in a drawn template; the first sentence names the
     /// person, later ones use the full name or a pronoun (drawn). Every attribute's answer appears in it.
     func biography(_ d: inout Draws) -> String {

@@ -4,7 +4,7 @@ import SealEngine
 import SealModel
 import SealTestSupport
 import SealTokenizer
-@testable import SealToyWorld
+import SealToyWorld
 
 /// `seal pretrain`'s recipe at a size that runs in seconds: the loss falls, and the directory is a loadable model
 /// with its tokenizer, world files and report.

@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import SealKnowledge
 import SealTestSupport
-@testable import SealToyWorld
+import SealToyWorld
 
 /// 64-bit FNV-1a: a platform-independent fingerprint of generated text.
 func fnv1a(_ s: String) -> UInt64 {
@@ -39,8 +39,8 @@ final class ToyWorldTests: XCTestCase {
         XCTAssertEqual(String(fnv1a(corpus), radix: 16), ToyWorldTests.pinnedCorpus)
         XCTAssertEqual(String(fnv1a(passages), radix: 16), ToyWorldTests.pinnedPassages)
     }
-    static let pinnedCorpus = "PIN"
-    static let pinnedPassages = "PIN"
+    static let pinnedCorpus = "4c3420ab94ee10d8"
+    static let pinnedPassages = "c3b1c8386ff1fb8e"
 
     func testNamesAreUniqueAcrossBothPopulations() throws {
         let w = try ToyWorld(seed: 3, known: 2000, new: 400)
@@ -64,7 +64,7 @@ final class ToyWorldTests: XCTestCase {
                     for a in Attribute.allCases {
                         XCTAssertTrue(bio.contains(p.answer(a)), "\(a) '\(p.answer(a))' not in: \(bio)")
                         XCTAssertTrue(AnswerGrader.isCorrect(prediction: bio, gold: p.answer(a)))
-                        for k in 0..<Templates.questionPhrasings {
+                        for k in 0..<Person.questionPhrasings {
                             let q = p.question(a, phrasing: k)
                             XCTAssertTrue(q.contains(p.name) && q.hasSuffix("?"), q)
                         }
@@ -113,7 +113,7 @@ final class ToyWorldTests: XCTestCase {
         XCTAssertEqual(qaDocs.count, k * Attribute.allCases.count * opts.qaPhrasings)
         for p in w.known.prefix(k) {
             for a in Attribute.allCases {
-                let candidates = (0..<Templates.questionPhrasings).map { KnowledgePrompts.question(title: p.name, question: p.question(a, phrasing: $0)) + " " + p.answer(a) }
+                let candidates = (0..<Person.questionPhrasings).map { KnowledgePrompts.question(title: p.name, question: p.question(a, phrasing: $0)) + " " + p.answer(a) }
                 XCTAssertEqual(candidates.filter { docs.contains($0) }.count, opts.qaPhrasings, "\(p.name) \(a)")
             }
         }
