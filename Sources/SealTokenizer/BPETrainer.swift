@@ -5,8 +5,7 @@ import Foundation
 ///
 /// The pipeline it writes:
 /// - no normalizer (so every text round-trips exactly: decode(encode(t)) == t);
-/// - pre-tokenizer: Qwen2's split pattern (contractions, letters with at most one leading non-letter, single
-///   digits, punctuation runs, newlines, spaces), then ByteLevel without prefix space or regex;
+/// - pre-tokenizer: GPT-2's ByteLevel (its regex; no prefix space);
 /// - model: BPE over the 256 byte stand-ins, no unknown token (every byte has one);
 /// - post-processor: the first special token (`<|endoftext|>` by default) before every sequence, the BOS;
 /// - decoder: ByteLevel.
@@ -28,12 +27,10 @@ public struct BPETrainer {
         self.minFrequency = minFrequency
     }
 
-    /// Qwen2's pre-tokenizer split pattern (as written in its tokenizer.json).
-    public static let splitPattern = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-
-    static var preTokenizerJSON: String {
-        "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": \(jsonQuote(splitPattern))}, \"behavior\": \"Isolated\", \"invert\": false}, {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": false, \"use_regex\": false}]}"
-    }
+    /// The pre-tokenizer: GPT-2's (ByteLevel with its own regex: contractions, letters, whole numbers, punctuation
+    /// runs, each with at most one leading space; whitespace runs). Whole numbers matter for small models: a year
+    /// or a day of the month becomes one or two tokens to copy, not four separate digits.
+    static let preTokenizerJSON = "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}"
 
     public struct Result: Sendable {
         /// Token strings by id (byte-level alphabet; special tokens as written).

@@ -1,6 +1,7 @@
 import Foundation
 import SealKnowledge
 import SealModel
+import SealTrain
 
 /// A passage in SEAL's schema (`{title, context, questions: [{question, answer}]}`), the knowledge domain's input.
 public struct SEALPassage: Sendable, Equatable {
@@ -26,18 +27,24 @@ public struct CorpusOptions: Sendable, Equatable {
     /// Question phrasings per attribute in the corpus (distinct, drawn; at most 4). The evaluation question of a
     /// known person uses a phrasing not among them when one is left.
     public var qaPhrasings = 2
-    /// Fraction of known people with an implications self-edit example (prompt and completion).
-    public var implicationsRate = 1.0
+    /// Fraction of known people with an implications self-edit example (prompt and completion). Practice people
+    /// (`ToyWorld.practice`) always have one.
+    public var implicationsRate = 0.25
     /// In an implications example, the probability that each attribute is stated (at least one always is).
     /// Below 1 the base model learns to write incomplete notes, as a real base model does: room for ReSTEM.
     public var implicationsCoverage = 0.7
     /// In an implications example, the probability of each derived statement (year of birth, a move between
     /// cities, ...).
     public var derivedRate = 0.15
-    /// Fraction of known people with a rewrite self-edit example.
-    public var rewriteRate = 0.25
+    /// Fraction of known and of practice people with a rewrite self-edit example.
+    public var rewriteRate = 0.1
     /// Biographies per rewrite example.
     public var rewriteCount = 2
+    /// Question–answer pairs and self-edit examples as prompt/completion rows whose loss is on the answer or the
+    /// self-edit only (biographies always carry loss on every token). The prompt of a practice person's example
+    /// is a passage about someone who appears nowhere else: its facts cannot be predicted, only copied later, and
+    /// training on them would only add noise.
+    public var completionLoss = true
     public init() {}
 
     public func validate() throws {
@@ -55,7 +62,9 @@ extension ToyWorld {
         Draws(seed: seed, stream: Streams.id(purpose, pop.rawValue, UInt64(i), UInt64(variant)))
     }
 
-    public func people(_ pop: Population) -> [Person] { pop == .known ? known : new }
+    public func people(_ pop: Population) -> [Person] {
+        switch pop { case .known: return known; case .new: return new; case .practice: return practice }
+    }
 
     /// Biography `variant` of person `i`. Variant 0 is the person's passage (the context SEAL reads).
     public func biography(_ pop: Population, _ i: Int, variant: Int = 0) -> String {
@@ -108,40 +117,59 @@ extension ToyWorld {
     /// `bioVariants` biographies as "{name}\n{biography}" (how the inner loop presents a passage); for the first
     /// `qaFraction` of them, each attribute's question in `qaPhrasings` phrasings as the knowledge domain asks it
     /// ("...Answer: {answer}"); an implications example (SEAL's prompt on the variant-0 biography, then numbered
-    /// statements); a rewrite example.
+    /// statements); a rewrite example. Then per practice person: an implications example, and a rewrite example
+    /// with probability `rewriteRate` (their biographies appear nowhere else).
     public func corpus(options o: CorpusOptions) throws -> [String] {
+        try corpusExamples(options: o).map { ($0.prompt ?? "") + $0.text }
+    }
+
+    /// The corpus as training rows: biographies as plain text; QA pairs and self-edit examples as prompt/completion
+    /// pairs when `completionLoss` (the answer with its leading space, the self-edit), else as plain text.
+    public func corpusExamples(options o: CorpusOptions) throws -> [TextExample] {
         try o.validate()
-        var docs: [String] = []
+        var docs: [TextExample] = []
+        func pair(_ prompt: String, _ completion: String) {
+            docs.append(o.completionLoss ? TextExample(prompt: prompt, completion: completion) : TextExample(text: prompt + completion))
+        }
         let k = qaCount(o)
         for (i, p) in known.enumerated() {
-            for v in 0..<o.bioVariants { docs.append("\(p.name)\n\(biography(.known, i, variant: v))") }
+            for v in 0..<o.bioVariants { docs.append(TextExample(text: "\(p.name)\n\(biography(.known, i, variant: v))")) }
             if i < k {
                 let ph = phrasings(.known, i, corpusCount: o.qaPhrasings)
                 for a in Attribute.allCases {
                     for q in ph[a]!.corpus {
-                        docs.append(KnowledgePrompts.question(title: p.name, question: p.question(a, phrasing: q)) + " " + p.answer(a))
+                        pair(KnowledgePrompts.question(title: p.name, question: p.question(a, phrasing: q)), " " + p.answer(a))
                     }
                 }
             }
             var d = draws(Streams.implications, .known, i)
             if d.chance(o.implicationsRate) {
-                let completion = p.implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate)
-                docs.append(KnowledgePrompts.implications(title: p.name, context: biography(.known, i)) + completion)
+                pair(KnowledgePrompts.implications(title: p.name, context: biography(.known, i)),
+                     p.implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate))
             }
             var r = draws(Streams.rewrite, .known, i)
             if r.chance(o.rewriteRate) {
-                docs.append(KnowledgePrompts.rewrite(title: p.name, context: biography(.known, i)) + p.rewrites(&r, count: o.rewriteCount))
+                pair(KnowledgePrompts.rewrite(title: p.name, context: biography(.known, i)), p.rewrites(&r, count: o.rewriteCount))
+            }
+        }
+        for (i, p) in practice.enumerated() {
+            var d = draws(Streams.implications, .practice, i)
+            pair(KnowledgePrompts.implications(title: p.name, context: biography(.practice, i)),
+                 p.implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate))
+            var r = draws(Streams.rewrite, .practice, i)
+            if r.chance(o.rewriteRate) {
+                pair(KnowledgePrompts.rewrite(title: p.name, context: biography(.practice, i)), p.rewrites(&r, count: o.rewriteCount))
             }
         }
         return docs
     }
 
-    /// An implications self-edit for known person i written the way the corpus writes them (for inspection and
-    /// tests; the corpus itself draws from the same stream).
-    public func exampleImplications(_ i: Int, options o: CorpusOptions) -> String {
-        var d = draws(Streams.implications, .known, i)
-        _ = d.chance(o.implicationsRate)
-        return known[i].implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate)
+    /// The implications self-edit the corpus holds for person i of `pop` (known: only when it drew one at
+    /// `implicationsRate`; practice: always). For inspection and tests; the corpus draws from the same stream.
+    public func exampleImplications(_ pop: Population, _ i: Int, options o: CorpusOptions) -> String {
+        var d = draws(Streams.implications, pop, i)
+        if pop == .known { _ = d.chance(o.implicationsRate) }
+        return people(pop)[i].implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate)
     }
 }
 
@@ -159,9 +187,12 @@ public enum ToyWorldFiles {
         return s + "]\n"
     }
 
-    /// One `{"text": ...}` row per document (seal finetune's JSONL).
-    public static func textJSONL(_ docs: [String]) -> String {
-        docs.map { "{\"text\": \(JSONWriter.quote($0))}\n" }.joined()
+    /// One row per document in seal finetune's JSONL: `{"text"}` or `{"prompt", "completion"}`.
+    public static func jsonl(_ docs: [TextExample]) -> String {
+        docs.map { d in
+            if let p = d.prompt { return "{\"prompt\": \(JSONWriter.quote(p)), \"completion\": \(JSONWriter.quote(d.text))}\n" }
+            return "{\"text\": \(JSONWriter.quote(d.text))}\n"
+        }.joined()
     }
 
     /// The world's people and their attributes (for inspection), JSON.
@@ -172,13 +203,15 @@ public enum ToyWorldFiles {
             for a in Attribute.allCases { fields.append("\(JSONWriter.quote(a.rawValue)): \(JSONWriter.quote(p.answer(a)))") }
             return "  {" + fields.joined(separator: ", ") + "}"
         }
-        let rows = w.known.map { row($0, "known") } + w.new.map { row($0, "new") }
+        let rows = w.known.map { row($0, "known") } + w.new.map { row($0, "new") } + w.practice.map { row($0, "practice") }
         return "[\n" + rows.joined(separator: ",\n") + "\n]\n"
     }
 
     /// Writes everything `seal toyworld generate` writes into `dir`; returns the file names and what each holds.
+    /// Without `corpus`, only the passage files (the corpus and people.json are megabytes that the same seed
+    /// regenerates).
     @discardableResult
-    public static func write(_ w: ToyWorld, options o: CorpusOptions, evalCount: Int, to dir: URL) throws -> [(file: String, summary: String)] {
+    public static func write(_ w: ToyWorld, options o: CorpusOptions, evalCount: Int, to dir: URL, corpus: Bool = true) throws -> [(file: String, summary: String)] {
         guard evalCount >= 0, evalCount <= w.new.count else {
             throw ToyWorldError("the eval split (\(evalCount)) must be between 0 and the number of new people (\(w.new.count))")
         }
@@ -186,15 +219,19 @@ public enum ToyWorldFiles {
         let newP = w.newPassages()
         let trainP = Array(newP.prefix(newP.count - evalCount)), evalP = Array(newP.suffix(evalCount))
         let (qa, bioOnly) = w.knownPassages(options: o)
-        let docs = try w.corpus(options: o)
-        let files: [(String, String, String)] = [
+        let docs = try w.corpusExamples(options: o)
+        var files: [(String, String, String)] = [
             ("new_train.json", sealJSON(trainP), "\(trainP.count) new people (SEAL schema): ReSTEM's training contexts"),
             ("new_eval.json", sealJSON(evalP), "\(evalP.count) new people (SEAL schema): held-out contexts"),
             ("known_qa.json", sealJSON(qa), "\(qa.count) known people whose QA pairs are in the corpus (asked in another phrasing)"),
             ("known_bio_only.json", sealJSON(bioOnly), "\(bioOnly.count) known people seen only in biographies"),
-            ("corpus.jsonl", textJSONL(docs), "\(docs.count) pretraining documents ({\"text\"} rows)"),
-            ("people.json", peopleJSON(w), "\(w.known.count + w.new.count) people and their attributes"),
         ]
+        if corpus {
+            files += [
+                ("corpus.jsonl", jsonl(docs), "\(docs.count) pretraining documents (seal finetune's JSONL)"),
+                ("people.json", peopleJSON(w), "\(w.known.count + w.new.count + w.practice.count) people and their attributes"),
+            ]
+        }
         for (name, text, _) in files {
             try Data(text.utf8).write(to: dir.appendingPathComponent(name), options: .atomic)
         }

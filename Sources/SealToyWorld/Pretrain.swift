@@ -8,11 +8,12 @@ import SealTrain
 
 /// `seal pretrain`: the whole recipe of the toy model, from a seed to a HuggingFace model directory.
 ///
-/// 1. the toy world and its corpus (`ToyWorld`, `CorpusOptions`); the world's files go to `OUT/world/`;
+/// 1. the toy world and its corpus (`ToyWorld`, `CorpusOptions`); the world's passage files go to `OUT/world/`
+///    (`seal toyworld generate` with the same world settings writes the same files and the corpus itself);
 /// 2. a byte-level BPE tokenizer trained on the corpus (`BPETrainer`);
 /// 3. a Llama-architecture model initialised for training (`initializeForTraining`);
-/// 4. full training on every token of every document (`Trainer`: AdamW, warmup then cosine decay), EOS after each
-///    document;
+/// 4. full training of every weight (`Trainer`: AdamW, warmup then cosine decay) on the biographies' tokens and the
+///    answers and self-edits of the prompt/completion examples (`corpus.completion_loss`), EOS after each document;
 /// 5. the model saved (config.json, model.safetensors, generation_config.json, the tokenizer files,
 ///    pretrain_config.json) and measured: known people's questions, new people's questions (should be chance),
 ///    and self-edits written for new people's passages (pretrain_report.json).
@@ -21,31 +22,33 @@ import SealTrain
 public enum Pretrain {
     public static let schema: [ConfigKey] = [
         ConfigKey("world.seed", .int, .int(0), "Seed of the toy world (people, biographies, questions, corpus)."),
-        ConfigKey("world.known", .int, .int(1000), "Known people: the pretraining population."),
+        ConfigKey("world.known", .int, .int(400), "Known people: the pretraining population."),
         ConfigKey("world.new", .int, .int(200), "New people: SEAL's contexts (never in the corpus)."),
+        ConfigKey("world.practice", .int, .int(1200), "Practice people: each appears once, in a self-edit example of the corpus."),
         ConfigKey("world.eval", .int, .int(100), "New people in the held-out split (the last ones); the rest are the training split."),
         ConfigKey("corpus.bio_variants", .int, .int(3), "Biographies per known person."),
         ConfigKey("corpus.qa_fraction", .double, .double(0.5), "Fraction of known people whose question–answer pairs are in the corpus."),
         ConfigKey("corpus.qa_phrasings", .int, .int(2), "Question phrasings per attribute in the corpus (of 4)."),
-        ConfigKey("corpus.implications_rate", .double, .double(1.0), "Fraction of known people with an implications self-edit example."),
+        ConfigKey("corpus.implications_rate", .double, .double(0.25), "Fraction of known people with an implications self-edit example (practice people always have one)."),
         ConfigKey("corpus.implications_coverage", .double, .double(0.7), "Probability that an implications example states each fact."),
         ConfigKey("corpus.derived_rate", .double, .double(0.15), "Probability of each derived statement in an implications example."),
-        ConfigKey("corpus.rewrite_rate", .double, .double(0.25), "Fraction of known people with a rewrite self-edit example."),
+        ConfigKey("corpus.rewrite_rate", .double, .double(0.1), "Fraction of known and practice people with a rewrite self-edit example."),
         ConfigKey("corpus.rewrite_count", .int, .int(2), "Biographies per rewrite example."),
-        ConfigKey("tokenizer.vocab_size", .int, .int(2048), "BPE vocabulary size (special token and 256 bytes included)."),
+        ConfigKey("corpus.completion_loss", .bool, .bool(true), "QA pairs and self-edit examples carry loss on the answer / self-edit only (biographies on every token)."),
+        ConfigKey("tokenizer.vocab_size", .int, .int(1024), "BPE vocabulary size (special token and 256 bytes included)."),
         ConfigKey("tokenizer.min_frequency", .int, .int(2), "A pair seen fewer times is never merged."),
         ConfigKey("model.hidden_size", .int, .int(192), "Hidden size."),
         ConfigKey("model.intermediate_size", .int, .int(512), "MLP size."),
         ConfigKey("model.layers", .int, .int(4), "Decoder layers."),
         ConfigKey("model.heads", .int, .int(6), "Attention heads."),
-        ConfigKey("model.kv_heads", .int, .int(2), "Key-value heads (grouped-query attention)."),
+        ConfigKey("model.kv_heads", .int, .int(6), "Key-value heads (grouped-query attention)."),
         ConfigKey("model.context", .int, .int(512), "max_position_embeddings."),
         ConfigKey("model.rope_theta", .double, .double(10000), "Rotary base."),
         ConfigKey("model.tie_embeddings", .bool, .bool(true), "Tie the output head to the embeddings."),
         ConfigKey("model.init_std", .double, .double(0.02), "Standard deviation of the init."),
         ConfigKey("model.seed", .int, .int(0), "Seed of the init."),
         ConfigKey("train.lr", .double, .double(3e-3), "Peak learning rate."),
-        ConfigKey("train.epochs", .double, .double(4), "Epochs over the corpus."),
+        ConfigKey("train.epochs", .double, .double(12), "Epochs over the corpus."),
         ConfigKey("train.batch_size", .int, .int(16), "Documents per optimizer step."),
         ConfigKey("train.schedule", .string, .string("cosine"), "constant, linear or cosine (after warmup)."),
         ConfigKey("train.warmup_steps", .int, .int(50), "Linear warmup steps."),
@@ -53,7 +56,7 @@ public enum Pretrain {
         ConfigKey("train.max_grad_norm", .double, .double(1.0), "Gradient clipping norm (0: none)."),
         ConfigKey("train.beta2", .double, .double(0.98), "AdamW β2."),
         ConfigKey("train.seed", .int, .int(0), "Seed of the document order."),
-        ConfigKey("train.log_every", .int, .int(50), "Print the mean loss every N steps."),
+        ConfigKey("train.log_every", .int, .int(100), "Print the mean loss every N steps."),
         ConfigKey("out.dir", .string, .string("models/toyworld"), "Output model directory."),
         ConfigKey("out.dtype", .string, .string("f32"), "Weights on disk: f32, bf16 or f16."),
         ConfigKey("eval.known", .int, .int(100), "Known people asked their questions after training (each group; 0: none)."),
@@ -73,12 +76,13 @@ public enum Pretrain {
         o.derivedRate = c.double("corpus.derived_rate")
         o.rewriteRate = c.double("corpus.rewrite_rate")
         o.rewriteCount = c.int("corpus.rewrite_count")
+        o.completionLoss = c.bool("corpus.completion_loss")
         return o
     }
 
     public static func world(_ c: ResolvedConfig) throws -> ToyWorld {
         guard c.int("world.seed") >= 0 else { throw ToyWorldError("world.seed must be ≥ 0") }
-        return try ToyWorld(seed: UInt64(c.int("world.seed")), known: c.int("world.known"), new: c.int("world.new"))
+        return try ToyWorld(seed: UInt64(c.int("world.seed")), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
     }
 
     /// The HF config.json of the model the configuration describes.
@@ -131,9 +135,10 @@ public enum Pretrain {
         // 1. World and corpus.
         let w = try world(c)
         let opts = corpusOptions(c)
-        let files = try ToyWorldFiles.write(w, options: opts, evalCount: c.int("world.eval"), to: outDir.appendingPathComponent("world"))
+        let files = try ToyWorldFiles.write(w, options: opts, evalCount: c.int("world.eval"), to: outDir.appendingPathComponent("world"), corpus: false)
         for f in files { log("world/\(f.file): \(f.summary)") }
-        let docs = try w.corpus(options: opts)
+        let examples = try w.corpusExamples(options: opts)
+        let docs = examples.map { ($0.prompt ?? "") + $0.text }
 
         // 2. Tokenizer.
         let tt = KernelStats.now()
@@ -151,8 +156,7 @@ public enum Pretrain {
         log("model: \(mc.numLayers) layers, hidden \(mc.hiddenSize), MLP \(mc.intermediateSize), heads \(mc.numHeads)/\(mc.numKVHeads), vocab \(mc.vocabSize): \(model.parameterCount) parameters")
 
         // 4. Training.
-        let rows = docs.map { TextExample(text: $0) }
-        let (encoded, cut) = try Dataset.encode(rows, tokenizer: tokenizer, lossOn: .all, maxLength: mc.maxPositionEmbeddings,
+        let (encoded, cut) = try Dataset.encode(examples, tokenizer: tokenizer, lossOn: .completion, maxLength: mc.maxPositionEmbeddings,
                                                 eosID: 0, appendEOS: true, source: "corpus")
         let tokens = encoded.reduce(0) { $0 + $1.ids.count }
         log("corpus: \(docs.count) documents, \(tokens) tokens (\(String(format: "%.1f", Double(tokens) / Double(docs.count))) per document), \(cut) cut to \(mc.maxPositionEmbeddings)")

@@ -98,7 +98,7 @@ enum Streams {
 }
 
 public enum Population: UInt64, Sendable {
-    case known = 1, new = 2
+    case known = 1, new = 2, practice = 3
 }
 
 public struct ToyWorldError: Error, CustomStringConvertible {
@@ -107,23 +107,29 @@ public struct ToyWorldError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// The toy world: two disjoint populations drawn from one seed. *Known* people are what the model is pretrained on;
-/// *new* people are SEAL's contexts (only their passage is ever given; their questions are the reward).
+/// The toy world: disjoint populations drawn from one seed. *Known* people are what the model is pretrained on;
+/// *new* people are SEAL's contexts (only their passage is ever given; their questions are the reward); *practice*
+/// people appear only inside self-edit examples of the corpus, each once: the model cannot know them, so it must
+/// learn to write a self-edit by reading the passage in its prompt (with only known people it could recite what it
+/// memorised instead, and never learn to copy).
 public struct ToyWorld: Sendable {
     public let seed: UInt64
     public let known: [Person]
     public let new: [Person]
+    public let practice: [Person]
 
     /// How many distinct full names the pools allow.
     public static var nameCapacity: Int { (Pools.femaleFirst.count + Pools.maleFirst.count) * Pools.last.count }
 
-    /// People are drawn one after another from one stream (known first, then new); a drawn name already taken is
-    /// drawn again, so no two people in the world share a name.
-    public init(seed: UInt64, known: Int, new: Int) throws {
-        guard known >= 0, new >= 0 else { throw ToyWorldError("people counts must be ≥ 0") }
+    /// People are drawn one after another from one stream (known, then new, then practice); a drawn name already
+    /// taken is drawn again, so no two people in the world share a name. A population's people do not depend on the
+    /// sizes of the populations drawn after it.
+    public init(seed: UInt64, known: Int, new: Int, practice: Int = 0) throws {
+        guard known >= 0, new >= 0, practice >= 0 else { throw ToyWorldError("people counts must be ≥ 0") }
         // Rejection sampling slows down as the pools fill; half the capacity keeps it fast.
-        guard known + new <= Self.nameCapacity / 2 else {
-            throw ToyWorldError("at most \(Self.nameCapacity / 2) people (known + new) fit the name pools; asked for \(known + new)")
+        let total = known + new + practice
+        guard total <= Self.nameCapacity / 2 else {
+            throw ToyWorldError("at most \(Self.nameCapacity / 2) people (known + new + practice) fit the name pools; asked for \(total)")
         }
         self.seed = seed
         var d = Draws(seed: seed, stream: Streams.id(Streams.people))
@@ -151,5 +157,6 @@ public struct ToyWorld: Sendable {
         }
         self.known = (0..<known).map { _ in draw() }
         self.new = (0..<new).map { _ in draw() }
+        self.practice = (0..<practice).map { _ in draw() }
     }
 }

@@ -13,16 +13,18 @@ struct CorpusFlags: ParsableArguments {
     @Option(help: "Biographies per known person.") var bioVariants = CorpusOptions().bioVariants
     @Option(help: "Fraction of known people whose QA pairs are in the corpus.") var qaFraction = CorpusOptions().qaFraction
     @Option(help: "Question phrasings per attribute in the corpus (of 4).") var qaPhrasings = CorpusOptions().qaPhrasings
-    @Option(help: "Fraction of known people with an implications example.") var implicationsRate = CorpusOptions().implicationsRate
+    @Option(help: "Fraction of known people with an implications example (practice people always have one).") var implicationsRate = CorpusOptions().implicationsRate
     @Option(help: "Probability that an implications example states each fact.") var implicationsCoverage = CorpusOptions().implicationsCoverage
     @Option(help: "Probability of each derived statement in an implications example.") var derivedRate = CorpusOptions().derivedRate
-    @Option(help: "Fraction of known people with a rewrite example.") var rewriteRate = CorpusOptions().rewriteRate
+    @Option(help: "Fraction of known and practice people with a rewrite example.") var rewriteRate = CorpusOptions().rewriteRate
+    @Option(help: "QA pairs and self-edit examples as prompt/completion rows (loss on the completion): true or false.")
+    var completionLoss = CorpusOptions().completionLoss
 
     var options: CorpusOptions {
         var o = CorpusOptions()
         o.bioVariants = bioVariants; o.qaFraction = qaFraction; o.qaPhrasings = qaPhrasings
         o.implicationsRate = implicationsRate; o.implicationsCoverage = implicationsCoverage
-        o.derivedRate = derivedRate; o.rewriteRate = rewriteRate
+        o.derivedRate = derivedRate; o.rewriteRate = rewriteRate; o.completionLoss = completionLoss
         return o
     }
 }
@@ -39,19 +41,20 @@ struct ToyWorldCommand: ParsableCommand {
             Writes into --out: new_train.json and new_eval.json (new people, SEAL's schema: their passage and one
             question per attribute), known_qa.json and known_bio_only.json (known people, for measuring the
             pretrained model), corpus.jsonl (the pretraining documents: biographies, question-answer pairs in the
-            knowledge domain's question prompt, implications and rewrite self-edit examples in its prompts) and
-            people.json. The same seed and sizes give the same bytes on every run and platform.
+            knowledge domain's question prompt, implications and rewrite self-edit examples in its prompts, the
+            latter mostly about practice people who appear nowhere else) and people.json. The same seed and sizes give the same bytes on every run and platform.
             """)
         @Option(help: "Output directory.") var out: String
         @Option(help: "World seed.") var seed: UInt64 = 0
-        @Option(help: "Known people (pretraining).") var known = 1000
+        @Option(help: "Known people (pretraining).") var known = 400
         @Option(help: "New people (SEAL's contexts).") var new = 200
+        @Option(help: "Practice people (each appears once, in a self-edit example of the corpus).") var practice = 1200
         @Option(help: "New people in the held-out split (the last ones; default: half).") var eval: Int?
         @OptionGroup var corpus: CorpusFlags
 
         func run() throws {
             try reportingErrors {
-                let w = try ToyWorld(seed: seed, known: known, new: new)
+                let w = try ToyWorld(seed: seed, known: known, new: new, practice: practice)
                 let files = try ToyWorldFiles.write(w, options: corpus.options, evalCount: eval ?? new / 2, to: URL(fileURLWithPath: out))
                 for f in files { print("\(out)/\(f.file): \(f.summary)") }
             }
@@ -121,8 +124,8 @@ struct TokenizerCommand: ParsableCommand {
             abstract: "Train a byte-level BPE tokenizer; write tokenizer.json, tokenizer_config.json, special_tokens_map.json.",
             discussion: """
             Inputs: plain text files (each one document), or .jsonl files whose rows are {"text"} or {"prompt",
-            "completion"} (each row one document, prompt and completion joined). The tokenizer: no normalizer, Qwen2's
-            split pattern + ByteLevel, BPE over the 256 bytes, the first special token (default <|endoftext|>) as
+            "completion"} (each row one document, prompt and completion joined). The tokenizer: no normalizer, GPT-2's
+            ByteLevel pre-tokenizer (whole numbers), BPE over the 256 bytes, the first special token (default <|endoftext|>) as
             BOS (added before every sequence), EOS and padding. Ids: special tokens, then bytes, then merges in the
             order learned. The most frequent pair is merged first; ties go to the pair with the smaller left id, then
             the smaller right id. HF tokenizers loads the files and encodes exactly as seal does.

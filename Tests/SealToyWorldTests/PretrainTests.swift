@@ -12,7 +12,7 @@ final class PretrainTests: XCTestCase {
     func testTinyPretrainLearnsAndWritesAModelDirectory() throws {
         let dir = scratchRoot.appendingPathComponent("pretrain-\(UUID().uuidString)")
         let cfg = try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: [
-            "world.known=24", "world.new=6", "world.eval=3", "tokenizer.vocab_size=400",
+            "world.known=24", "world.new=6", "world.practice=20", "world.eval=3", "tokenizer.vocab_size=400",
             "model.hidden_size=48", "model.intermediate_size=96", "model.layers=2", "model.heads=4", "model.kv_heads=2",
             "model.context=256", "train.epochs=4", "train.batch_size=8", "train.warmup_steps=5", "train.log_every=10",
             "eval.known=4", "eval.new=4", "eval.self_edits=2", "eval.samples=1", "out.dir=\"\(dir.path)\"",
@@ -29,7 +29,7 @@ final class PretrainTests: XCTestCase {
 
         for f in ["config.json", "model.safetensors", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
                   "special_tokens_map.json", "pretrain_config.json", "pretrain_report.json", "world/new_train.json", "world/new_eval.json",
-                  "world/corpus.jsonl"] {
+                  "world/known_qa.json"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(f).path), f)
         }
         let m = try TransformerModel.load(directory: dir)
@@ -40,11 +40,12 @@ final class PretrainTests: XCTestCase {
         XCTAssertEqual(tok.vocabSize, m.config.vocabSize)
         XCTAssertEqual(tok.bosTokenID, 0)
         // The saved weights give the loss training ended near on a corpus document (not the init's).
-        let doc = try String(contentsOf: dir.appendingPathComponent("world/corpus.jsonl"), encoding: .utf8).split(separator: "\n")[0]
-        let text = (try JSONSerialization.jsonObject(with: Data(doc.utf8)) as! [String: String])["text"]!
+        let w = try ToyWorld(seed: 0, known: 24, new: 6, practice: 20)
+        let text = try w.corpus(options: CorpusOptions())[0]
         let nll = try m.tokenNLL(tok.encode(text).map(Int32.init), lora: nil)
         let mean = nll.reduce(0, +) / Double(nll.count)
         XCTAssertLessThan(mean, s.firstLoss - 1.5, "saved model's loss on a training document: \(mean)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("world/corpus.jsonl").path))
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("pretrain_report.json"))) as! [String: Any]
         XCTAssertNotNil(report["known_qa"])
         XCTAssertNotNil(report["self_edits"])

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import SealKnowledge
+import SealTrain
 import SealTestSupport
 import SealToyWorld
 
@@ -26,25 +27,27 @@ final class ToyWorldTests: XCTestCase {
         // A person's passage does not depend on how many people come after them.
         let d = try ToyWorld(seed: 7, known: 80, new: 0)
         XCTAssertEqual(Array(d.known.prefix(60)), a.known)
+        let e = try ToyWorld(seed: 7, known: 60, new: 20, practice: 30)
+        XCTAssertEqual(e.new, a.new, "practice people are drawn after the new ones")
         XCTAssertEqual(d.biography(.known, 5, variant: 2), a.biography(.known, 5, variant: 2))
     }
 
     /// The exact bytes of a small world, pinned: the generator uses integer draws from the counter-based RNG only,
     /// so any platform must produce these (a change of templates or pools changes them on purpose: update here).
     func testPinnedFingerprint() throws {
-        let w = try ToyWorld(seed: 0, known: 12, new: 4)
+        let w = try ToyWorld(seed: 0, known: 12, new: 4, practice: 6)
         let corpus = try w.corpus(options: opts).joined(separator: "\u{1}")
         let passages = ToyWorldFiles.sealJSON(w.newPassages())
         print("fingerprint corpus \(String(fnv1a(corpus), radix: 16)) passages \(String(fnv1a(passages), radix: 16)); first: \(w.known[0].name): \(w.biography(.known, 0))")
         XCTAssertEqual(String(fnv1a(corpus), radix: 16), ToyWorldTests.pinnedCorpus)
         XCTAssertEqual(String(fnv1a(passages), radix: 16), ToyWorldTests.pinnedPassages)
     }
-    static let pinnedCorpus = "4c3420ab94ee10d8"
+    static let pinnedCorpus = "eee41daaec091642"
     static let pinnedPassages = "c3b1c8386ff1fb8e"
 
     func testNamesAreUniqueAcrossBothPopulations() throws {
-        let w = try ToyWorld(seed: 3, known: 2000, new: 400)
-        let names = (w.known + w.new).map(\.name)
+        let w = try ToyWorld(seed: 3, known: 2000, new: 400, practice: 1000)
+        let names = (w.known + w.new + w.practice).map(\.name)
         XCTAssertEqual(Set(names).count, names.count)
         XCTAssertThrowsError(try ToyWorld(seed: 0, known: ToyWorld.nameCapacity, new: 0)) { e in
             XCTAssertTrue("\(e)".contains("name pools"), "\(e)")
@@ -55,8 +58,8 @@ final class ToyWorldTests: XCTestCase {
     /// Every question's gold answer is in every biography of its person (verbatim and after the grader's
     /// normalisation), and every question names its person.
     func testEveryAnswerIsInEveryBiography() throws {
-        let w = try ToyWorld(seed: 11, known: 150, new: 50)
-        for pop in [Population.known, .new] {
+        let w = try ToyWorld(seed: 11, known: 150, new: 50, practice: 50)
+        for pop in [Population.known, .new, .practice] {
             for (i, p) in w.people(pop).enumerated() {
                 for v in 0..<4 {
                     let bio = w.biography(pop, i, variant: v)
@@ -102,10 +105,11 @@ final class ToyWorldTests: XCTestCase {
     /// The corpus never mentions a new person; it holds the known people's QA pairs in the knowledge domain's exact
     /// question prompt, and self-edit examples in its exact implications and rewrite prompts.
     func testCorpusFormatsAndNoLeak() throws {
-        let w = try ToyWorld(seed: 4, known: 80, new: 40)
+        let w = try ToyWorld(seed: 4, known: 80, new: 40, practice: 50)
         let docs = try w.corpus(options: opts)
         let all = docs.joined(separator: "\n")
         for p in w.new { XCTAssertFalse(all.contains(p.name), "new person \(p.name) leaked into the corpus") }
+        XCTAssertTrue(all.contains(w.practice[0].name))
         let k = w.qaCount(opts)
         XCTAssertEqual(k, 40)
         // QA: the first k people, every attribute, `qaPhrasings` phrasings each.
@@ -118,36 +122,61 @@ final class ToyWorldTests: XCTestCase {
             }
         }
         for p in w.known.dropFirst(k) { XCTAssertFalse(qaDocs.contains { $0.contains("Topic: \(p.name)\n") }, "\(p.name) should have no QA") }
-        // Implications: SEAL's prompt on the variant-0 biography, then numbered lines naming the person.
+        // Implications: SEAL's prompt on the variant-0 biography, then numbered lines naming the person; every
+        // practice person has one, about a quarter of the known people do.
         let imp = docs.filter { $0.hasPrefix("Let's read the following passage and produce a list of implications") }
-        XCTAssertEqual(imp.count, 80)
-        for (i, p) in w.known.enumerated() {
-            let prompt = KnowledgePrompts.implications(title: p.name, context: w.biography(.known, i))
-            guard let d = imp.first(where: { $0.hasPrefix(prompt) }) else { return XCTFail("no implications example for \(p.name)") }
-            let completion = String(d.dropFirst(prompt.count))
-            XCTAssertEqual(completion, w.exampleImplications(i, options: opts))
-            let lines = completion.split(separator: "\n")
-            XCTAssertFalse(lines.isEmpty)
-            for (j, l) in lines.enumerated() {
-                XCTAssertTrue(l.hasPrefix("\(j + 1). "), String(l))
-                XCTAssertTrue(l.contains(p.name), String(l))
+        var known = 0, practice = 0
+        for pop in [Population.known, .practice] {
+            for (i, p) in w.people(pop).enumerated() {
+                let prompt = KnowledgePrompts.implications(title: p.name, context: w.biography(pop, i))
+                let found = imp.filter { $0.hasPrefix(prompt) }
+                XCTAssertLessThanOrEqual(found.count, 1)
+                guard let d = found.first else { continue }
+                if pop == .known { known += 1 } else { practice += 1 }
+                let completion = String(d.dropFirst(prompt.count))
+                XCTAssertEqual(completion, w.exampleImplications(pop, i, options: opts))
+                let lines = completion.split(separator: "\n")
+                XCTAssertFalse(lines.isEmpty)
+                for (j, l) in lines.enumerated() {
+                    XCTAssertTrue(l.hasPrefix("\(j + 1). "), String(l))
+                    XCTAssertTrue(l.contains(p.name), String(l))
+                }
+                // The self-edit turns into one training sequence per line, as the knowledge domain splits it.
+                let seqs = try KnowledgePrompts.sequences(selfEdit: completion, title: p.name, context: w.biography(pop, i), splitLines: true)
+                XCTAssertEqual(seqs.count, lines.count + 1)
             }
-            // The self-edit turns into one training sequence per line, as the knowledge domain splits it.
-            let seqs = try KnowledgePrompts.sequences(selfEdit: completion, title: p.name, context: w.biography(.known, i), splitLines: true)
-            XCTAssertEqual(seqs.count, lines.count + 1)
         }
+        XCTAssertEqual(practice, 50)
+        XCTAssertEqual(known + practice, imp.count)
+        XCTAssertGreaterThan(known, 8)
+        XCTAssertLessThan(known, 35)
+        // Practice people appear only inside self-edit examples.
+        for p in w.practice {
+            XCTAssertTrue(docs.filter { $0.contains(p.name) }.allSatisfy { $0.hasPrefix("Let's read the following passage") }, p.name)
+        }
+        // As training rows: biographies are plain text; QA pairs and self-edits are prompt/completion pairs (loss
+        // on the answer and the self-edit), or plain text when completion loss is off.
+        let rows = try w.corpusExamples(options: opts)
+        XCTAssertEqual(rows.map { ($0.prompt ?? "") + $0.text }, docs)
+        XCTAssertEqual(rows.filter { $0.prompt == nil }.count, 80 * opts.bioVariants)
+        for r in rows where r.prompt?.hasPrefix("Let's answer") == true { XCTAssertTrue(r.prompt!.hasSuffix("\nAnswer:") && r.text.hasPrefix(" "), r.text) }
+        for r in rows where r.prompt?.hasPrefix("Let's read") == true { XCTAssertTrue(r.prompt!.hasSuffix(":\n") && r.text.hasPrefix("1. "), r.text) }
+        var plain = opts
+        plain.completionLoss = false
+        XCTAssertTrue(try w.corpusExamples(options: plain).allSatisfy { $0.prompt == nil })
+        XCTAssertEqual(try w.corpus(options: plain), docs)
         let rw = docs.filter { $0.hasPrefix("Let's read the following passage and rewrite it in a few different ways") }
-        XCTAssertGreaterThan(rw.count, 5)
-        XCTAssertLessThan(rw.count, 40)
+        XCTAssertGreaterThan(rw.count, 10)
+        XCTAssertLessThan(rw.count, 65)
     }
 
     /// Coverage below 1 leaves facts out of the implications examples; coverage 1 states them all.
     func testImplicationsCoverage() throws {
-        let w = try ToyWorld(seed: 9, known: 200, new: 0)
+        let w = try ToyWorld(seed: 9, known: 0, new: 0, practice: 200)
         func mean(_ o: CorpusOptions) -> Double {
-            let fr = w.known.indices.map { i -> Double in
-                let s = w.exampleImplications(i, options: o)
-                return Double(Attribute.allCases.filter { s.contains(w.known[i].answer($0)) }.count) / Double(Attribute.allCases.count)
+            let fr = w.practice.indices.map { i -> Double in
+                let s = w.exampleImplications(.practice, i, options: o)
+                return Double(Attribute.allCases.filter { s.contains(w.practice[i].answer($0)) }.count) / Double(Attribute.allCases.count)
             }
             return fr.reduce(0, +) / Double(fr.count)
         }
@@ -176,10 +205,9 @@ final class ToyWorldTests: XCTestCase {
             XCTAssertEqual(p.questions.map(\.question), ps[i].questions.map(\.question))
             XCTAssertEqual(p.questions.map(\.answer), ps[i].questions.map(\.answer))
         }
-        let rows = try String(contentsOf: dir.appendingPathComponent("corpus.jsonl"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(rows.count, try w.corpus(options: opts).count)
-        let first = try JSONSerialization.jsonObject(with: Data(rows[0].utf8)) as? [String: String]
-        XCTAssertEqual(first?["text"], try w.corpus(options: opts)[0])
+        // corpus.jsonl is seal finetune's JSONL, row for row the corpus.
+        let rows = try Dataset.load(dir.appendingPathComponent("corpus.jsonl").path)
+        XCTAssertEqual(rows, try w.corpusExamples(options: opts))
         XCTAssertThrowsError(try ToyWorldFiles.write(w, options: opts, evalCount: 11, to: dir))
         var bad = opts
         bad.qaFraction = 1.5

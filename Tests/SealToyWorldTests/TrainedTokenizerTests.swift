@@ -8,7 +8,7 @@ import SealToyWorld
 /// from a tokenizer that `seal tokenizer train` wrote and HF loaded).
 final class TrainedTokenizerTests: XCTestCase {
     struct Fixture: Decodable {
-        struct World: Decodable { var seed: UInt64; var known: Int; var new: Int }
+        struct World: Decodable { var seed: UInt64; var known: Int; var new: Int; var practice: Int }
         struct Case: Decodable { var text: String; var ids: [Int]; var plain_ids: [Int]; var decoded: String; var roundtrip: Bool }
         var world: World
         var vocab_size: Int
@@ -25,7 +25,7 @@ final class TrainedTokenizerTests: XCTestCase {
     /// Retraining on the same world gives the very bytes HF was given: training is deterministic.
     func testRetrainingReproducesTheFixtureBytes() throws {
         let f = Self.fixture
-        let w = try ToyWorld(seed: f.world.seed, known: f.world.known, new: f.world.new)
+        let w = try ToyWorld(seed: f.world.seed, known: f.world.known, new: f.world.new, practice: f.world.practice)
         let r = try BPETrainer(vocabSize: f.vocab_size).train(try w.corpus(options: CorpusOptions()))
         XCTAssertEqual(r.tokens.count, f.vocab_size)
         XCTAssertTrue(r.tokenizerJSON == f.tokenizer_json, "retrained tokenizer.json differs from the one HF encoded with")
