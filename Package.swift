@@ -14,6 +14,8 @@
 //   SealHTTP                   minimal HTTP/1.1 over POSIX sockets (judge client, `seal serve`); no libcurl
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
 //   SealARC                    few-shot ARC: tasks, grid text, augmentations, TTT data, self-edit configs, voting
+//   SealToyWorld               the embedded default: fictional people, their biographies and questions, the
+//                              pretraining corpus, and the recipe that pretrains the toy model on it
 //   seal                       the command-line program
 import PackageDescription
 
@@ -43,9 +45,10 @@ let package = Package(
         .target(name: "SealHTTP"),
         .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
         .target(name: "SealARC", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealToyWorld", dependencies: ["SealKnowledge", "SealEngine", "SealKernels", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP", "SealARC",
+            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP", "SealARC", "SealToyWorld",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
         .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
+        .testTarget(name: "SealToyWorldTests", dependencies: ["SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer", "SealTrain", "SealEngine"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         .testTarget(name: "SealARCTests", dependencies: ["SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.

@@ -280,3 +280,12 @@ public final class ContainmentGrader: AnswerGrading {
         }
     }
 }
+
+/// The containment rule for one answer (what `ContainmentGrader` applies): the normalised tokens of `gold` appear,
+/// adjacent and in order, in the normalised prediction.
+public enum AnswerGrader {
+    public static func isCorrect(prediction: String, gold: String) -> Bool {
+        let g = AnswerText.tokens(gold)
+        return !g.isEmpty && AnswerFeatures.contains(AnswerText.tokens(prediction), g)
+    }
+}

@@ -91,6 +91,11 @@ public enum KnowledgePrompts {
         try! selfEditTemplate(name: "implications").render(["title": title, "context": context])
     }
 
+    /// The `rewrite` self-edit prompt.
+    public static func rewrite(title: String, context: String) -> String {
+        try! selfEditTemplate(name: "rewrite").render(["title": title, "context": context])
+    }
+
     /// The no-passage question prompt.
     public static func question(title: String, question: String) -> String {
         "Let's answer a question directly and concisely.\nQuestion: Topic: \(title)\n\(question)\nAnswer:"

@@ -80,6 +80,28 @@ extension TransformerModel {
         }
     }
 
+    /// Fills the parameters for training from scratch, deterministically from `seed`: the usual language-model
+    /// init (GPT-2's, as HF's `_init_weights` with `initializer_range`): embeddings and projections N(0, std²), the
+    /// projections that write into the residual stream (`o_proj`, `down_proj`) N(0, std²/(2·layers)) so the
+    /// residual's scale does not grow with depth, norm weights 1, biases 0. (`randomize` is for tests: weights
+    /// with real spread; its peaked logits would start training from a huge loss.)
+    public func initializeForTraining(seed: UInt64, std: Double) {
+        let rng = CounterRNG(seed: seed)
+        let residualStd = std / (2 * Double(config.numLayers)).squareRoot()
+        for (t, e) in layout.entries.enumerated() {
+            let p = params.pointer + e.offset
+            let n = e.count
+            let name = e.name
+            if name.hasSuffix("norm.weight") { p.update(repeating: 1, count: n); continue }
+            if name.hasSuffix(".bias") { p.update(repeating: 0, count: n); continue }
+            let s = name.hasSuffix("o_proj.weight") || name.hasSuffix("down_proj.weight") ? residualStd : std
+            let stream = UInt64(t + 1)
+            Parallel.chunks(n, costPerItem: 32) { start, end in
+                for i in start..<end { p[i] = Float(s * rng.normal(stream: stream, index: UInt64(i))) }
+            }
+        }
+    }
+
     /// Writes the parameters as a HuggingFace model directory: `config.json` (the given JSON with `torch_dtype`
     /// set), `generation_config.json`, and `model.safetensors` — or, when `maxShardBytes` is given and exceeded,
     /// shards `model-0000i-of-0000n.safetensors` with `model.safetensors.index.json`, as `save_pretrained` does.
@@ -133,12 +155,14 @@ extension TransformerModel {
     }
 
     /// `seal model init`: a random model of the shape in `configURL`, written to `out` with its tokenizer files.
+    /// `trainingStd`: initialise for training from scratch (`initializeForTraining`) instead of `randomize`.
     public static func initDirectory(configURL: URL, out: URL, seed: UInt64, dtype: DType,
-                                     tokenizerDirectory: URL?, maxShardBytes: Int? = nil) throws -> TransformerModel {
+                                     tokenizerDirectory: URL?, maxShardBytes: Int? = nil,
+                                     trainingStd: Double? = nil) throws -> TransformerModel {
         let json = try JSONObject.load(configURL)
         let config = try ModelConfig.parse(json)
         let model = TransformerModel(config: config)
-        model.randomize(seed: seed)
+        if let std = trainingStd { model.initializeForTraining(seed: seed, std: std) } else { model.randomize(seed: seed) }
         try model.save(to: out, configJSON: json.dict, dtype: dtype, maxShardBytes: maxShardBytes)
         if let tok = tokenizerDirectory {
             let files = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json",

@@ -56,6 +56,9 @@ struct ModelCommand: ParsableCommand {
         @Option(help: "Copy tokenizer files from this directory.") var tokenizer: String?
         @Option(help: "Shard the weights into files of at most this many MB (with model.safetensors.index.json).")
         var maxShardMb: Double?
+        @Option(help: "spread (weights with real spread, for tests) or pretrain (N(0, --init-std²), residual outputs scaled by depth, for training from scratch).")
+        var initStyle = "spread"
+        @Option(help: "Standard deviation of the pretrain init.") var initStd = 0.02
         @OptionGroup var runtime: RuntimeOptions
 
         func run() throws {
@@ -67,11 +70,13 @@ struct ModelCommand: ParsableCommand {
             case "f16", "float16": dt = .f16
             default: throw ValidationError("--dtype must be f32, bf16 or f16")
             }
+            guard ["spread", "pretrain"].contains(initStyle) else { throw ValidationError("--init-style must be spread or pretrain") }
+            guard initStd > 0, initStd.isFinite else { throw ValidationError("--init-std must be positive") }
             let model = try reportingErrors {
                 try TransformerModel.initDirectory(
                     configURL: URL(fileURLWithPath: config), out: URL(fileURLWithPath: out), seed: seed, dtype: dt,
                     tokenizerDirectory: tokenizer.map { URL(fileURLWithPath: $0) },
-                    maxShardBytes: maxShardMb.map { Int($0 * 1_000_000) })
+                    maxShardBytes: maxShardMb.map { Int($0 * 1_000_000) }, trainingStd: initStyle == "pretrain" ? initStd : nil)
             }
             print("wrote \(out): \(model.config.family.rawValue), \(model.parameterCount) parameters, \(dt.torchName)")
         }

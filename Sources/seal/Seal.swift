@@ -17,6 +17,7 @@ struct Seal: ParsableCommand {
         commandName: "seal",
         abstract: "Self-Adapting Language Models (SEAL) on CPUs and HPC clusters.",
         subcommands: [ModelCommand.self, ScoreCommand.self, GenerateCommand.self, FinetuneCommand.self, KnowledgeCommand.self, ARCCommand.self, GradeCommand.self, ServeCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+                      TokenizerCommand.self, ToyWorldCommand.self, PretrainCommand.self,
                       BenchCommand.self, DebugCommand.self])
 }
 
