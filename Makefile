@@ -19,22 +19,14 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# The main job. Until the toy world lands (its own pretrained model and fictional facts), it builds a small demo
-# model of its own (random weights, a config in jobs/) and describes it; when ../shared is present it scores a text
-# with the pretrained tinystories model and runs a 2-round ReSTEM knowledge job on real SQuAD passages under
-# mpirun -np 2, writing runs/knowledge-tiny.h5.
+# The main job: SEAL in the toy world seal builds itself (models/toyworld, pretrained by `seal pretrain` from
+# nothing; fictional people it has never seen as contexts). Five arms — base, passage, self_edit, seal_round_1,
+# seal_round_2 — under mpirun -np 2, into runs/toyworld.h5; rank 0 prints the table at the end.
 MPIRUN ?= mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,vader --mca btl_vader_single_copy_mechanism none
 run: build
 	@mkdir -p $(RUN_DIR)
-	$(SEAL) model init --config jobs/demo-model.json --out $(RUN_DIR)/demo-model --seed 1 --dtype bf16
-	$(SEAL) model info $(RUN_DIR)/demo-model
-	@if [ -d $(SHARED)/models/tinystories-656k ]; then \
-	  $(SEAL) model info $(SHARED)/models/tinystories-656k && \
-	  printf 'Once upon a time, there was a little girl named Lily. She loved to play outside.' > $(RUN_DIR)/demo.txt && \
-	  $(SEAL) score --model $(SHARED)/models/tinystories-656k --text-file $(RUN_DIR)/demo.txt && \
-	  $(MPIRUN) -np 2 $(SEAL) knowledge train --config jobs/knowledge-tiny.toml --out $(RUN_DIR)/knowledge-tiny.h5 \
-	    --overwrite --set run.threads=1; \
-	fi
+	$(SEAL) model info models/toyworld
+	$(MPIRUN) -np 2 $(SEAL) knowledge train --config jobs/toyworld.toml --out $(RUN_DIR)/toyworld.h5 --overwrite --set run.threads=1
 
 test: deps
 	$(SWIFT) build -c release --build-tests

@@ -249,6 +249,22 @@ final class EngineCLITests: XCTestCase {
         }
     }
 
+    /// The toy-world smoke job (make run's job at a small size) under mpirun -np 2: all five arms land in HDF5.
+    func testToyWorldSmokeJob() throws {
+        let out = cli.tmp("toyworld").appendingPathComponent("smoke.h5").path
+        let r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", CLIHarness.root.appendingPathComponent("jobs/toyworld-smoke.toml").path,
+                                             "--out", out, "--set", "run.threads=1"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.err)
+        let script = "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(' '.join(sorted(f['evals'])), f.attrs['status'])"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, out]
+        let o = Pipe(); p.standardOutput = o
+        try p.run(); p.waitUntilExit()
+        let line = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(line, "base passage seal_round_1 seal_round_2 self_edit finished")
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])
