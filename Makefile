@@ -57,6 +57,7 @@ fixtures: build
 	.venv/bin/python scripts/fixtures/make_tokenizer_fixtures.py
 	.venv/bin/python scripts/fixtures/make_generation_fixtures.py
 	.venv/bin/python scripts/fixtures/make_training_fixtures.py
+	.venv/bin/python scripts/fixtures/toyworld_tokenizer.py --seal $(SEAL)
 
 clean:
 	rm -rf .build $(RUN_DIR)

@@ -48,10 +48,11 @@ public struct CorpusOptions: Sendable, Equatable {
     public init() {}
 
     public func validate() throws {
-        func frac(_ v: Double, _ n: String) throws { guard v >= 0, v <= 1 else { throw ToyWorldError("\(n) must be in [0, 1], got \(v)") } }
-        guard bioVariants >= 1 else { throw ToyWorldError("bio_variants must be ≥ 1") }
-        guard (0...Templates.questionPhrasings).contains(qaPhrasings) else { throw ToyWorldError("qa_phrasings must be in 0...\(Templates.questionPhrasings)") }
-        guard rewriteCount >= 1 else { throw ToyWorldError("rewrite_count must be ≥ 1") }
+        // Names as in `seal pretrain`'s config (corpus.X) and `seal toyworld generate`'s options (--x-y).
+        func frac(_ v: Double, _ n: String) throws { guard v >= 0, v <= 1 else { throw ToyWorldError("corpus.\(n) must be in [0, 1], got \(v)") } }
+        guard bioVariants >= 1 else { throw ToyWorldError("corpus.bio_variants must be ≥ 1, got \(bioVariants)") }
+        guard (0...Templates.questionPhrasings).contains(qaPhrasings) else { throw ToyWorldError("corpus.qa_phrasings must be in 0...\(Templates.questionPhrasings), got \(qaPhrasings)") }
+        guard rewriteCount >= 1 else { throw ToyWorldError("corpus.rewrite_count must be ≥ 1, got \(rewriteCount)") }
         try frac(qaFraction, "qa_fraction"); try frac(implicationsRate, "implications_rate")
         try frac(implicationsCoverage, "implications_coverage"); try frac(derivedRate, "derived_rate"); try frac(rewriteRate, "rewrite_rate")
     }

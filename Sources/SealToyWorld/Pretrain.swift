@@ -81,7 +81,6 @@ public enum Pretrain {
     }
 
     public static func world(_ c: ResolvedConfig) throws -> ToyWorld {
-        guard c.int("world.seed") >= 0 else { throw ToyWorldError("world.seed must be ≥ 0") }
         return try ToyWorld(seed: UInt64(c.int("world.seed")), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
     }
 
@@ -89,7 +88,7 @@ public enum Pretrain {
     public static func modelConfigJSON(_ c: ResolvedConfig, vocabSize: Int) throws -> [String: Any] {
         let h = c.int("model.hidden_size"), heads = c.int("model.heads"), kv = c.int("model.kv_heads")
         guard h > 0, heads > 0, kv > 0, c.int("model.layers") > 0, c.int("model.intermediate_size") > 0, c.int("model.context") > 1 else {
-            throw ToyWorldError("model sizes must be positive")
+            throw ToyWorldError("model.hidden_size, model.intermediate_size, model.layers, model.heads and model.kv_heads must be ≥ 1 and model.context ≥ 2")
         }
         guard h % heads == 0, heads % kv == 0, (h / heads) % 2 == 0 else {
             throw ToyWorldError("model.hidden_size (\(h)) must split into model.heads (\(heads)) of even size, and heads into model.kv_heads (\(kv)) groups")
@@ -126,7 +125,37 @@ public enum Pretrain {
         }
     }
 
+    /// Checks the values the schema's types cannot (ranges, relations); every message names its key.
+    public static func validate(_ c: ResolvedConfig) throws {
+        func need(_ ok: Bool, _ key: String, _ rule: String) throws {
+            if !ok { throw ToyWorldError("\(key) must be \(rule), got \(c.values[key]!)") }
+        }
+        for k in ["world.seed", "world.known", "world.new", "world.practice", "world.eval", "model.seed", "train.seed",
+                  "train.warmup_steps", "eval.known", "eval.new", "eval.self_edits"] {
+            try need(c.int(k) >= 0, k, "≥ 0")
+        }
+        try need(c.int("world.eval") <= c.int("world.new"), "world.eval", "at most world.new (\(c.int("world.new")))")
+        try need(c.int("world.known") > 0, "world.known", "≥ 1")
+        try need(c.int("tokenizer.vocab_size") >= 257, "tokenizer.vocab_size", "≥ 257 (the special token and 256 bytes)")
+        try need(c.int("tokenizer.min_frequency") >= 1, "tokenizer.min_frequency", "≥ 1")
+        try need(c.double("model.init_std") > 0, "model.init_std", "> 0")
+        try need(c.double("model.rope_theta") > 0, "model.rope_theta", "> 0")
+        try need(c.double("train.lr") > 0 && c.double("train.lr").isFinite, "train.lr", "> 0")
+        try need(c.double("train.epochs") > 0, "train.epochs", "> 0")
+        try need(c.int("train.batch_size") >= 1, "train.batch_size", "≥ 1")
+        try need(c.double("train.weight_decay") >= 0, "train.weight_decay", "≥ 0")
+        try need(c.double("train.max_grad_norm") >= 0, "train.max_grad_norm", "≥ 0 (0: no clipping)")
+        try need(c.double("train.beta2") > 0 && c.double("train.beta2") < 1, "train.beta2", "in (0, 1)")
+        try need(c.int("eval.samples") >= 1, "eval.samples", "≥ 1")
+        try need(!c.string("out.dir").isEmpty, "out.dir", "a directory")
+        _ = try dtype(c.string("out.dtype"))
+        guard LRSchedule(rawValue: c.string("train.schedule")) != nil else { throw ToyWorldError("train.schedule must be constant, linear or cosine, got \(c.string("train.schedule"))") }
+        _ = try modelConfigJSON(c, vocabSize: c.int("tokenizer.vocab_size"))
+        try corpusOptions(c).validate()
+    }
+
     public static func run(_ c: ResolvedConfig, log: (String) -> Void) throws -> Summary {
+        try validate(c)
         let t0 = KernelStats.now()
         let outDir = URL(fileURLWithPath: c.string("out.dir"))
         let dt = try dtype(c.string("out.dtype"))

@@ -51,11 +51,43 @@ final class PretrainTests: XCTestCase {
         XCTAssertNotNil(report["self_edits"])
     }
 
+    /// The init for training from scratch: N(0, std²), residual writers N(0, std²/(2·layers)), norms 1; the same
+    /// seed gives the same weights.
+    func testTrainingInit() throws {
+        let cfg = try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: ["model.layers=3"])
+        let json = try Pretrain.modelConfigJSON(cfg, vocabSize: 500)
+        let mc = try ModelConfig.parse(data: Data(JSONWriter.serialize(json).utf8), path: "test")
+        let a = TransformerModel(config: mc), b = TransformerModel(config: mc)
+        a.initializeForTraining(seed: 5, std: 0.02)
+        b.initializeForTraining(seed: 5, std: 0.02)
+        XCTAssertTrue(Array(UnsafeBufferPointer(start: a.params.pointer, count: a.params.count)) == Array(UnsafeBufferPointer(start: b.params.pointer, count: b.params.count)))
+        func stats(_ name: String) -> (mean: Double, std: Double) {
+            let e = a.layout.entries.first { $0.name == name }!
+            let v = (0..<e.count).map { Double(a.params.pointer[e.offset + $0]) }
+            let m = v.reduce(0, +) / Double(v.count)
+            return (m, (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count)).squareRoot())
+        }
+        XCTAssertEqual(stats("model.embed_tokens.weight").std, 0.02, accuracy: 0.0005)
+        XCTAssertEqual(stats("model.layers.1.self_attn.q_proj.weight").std, 0.02, accuracy: 0.0005)
+        XCTAssertEqual(stats("model.layers.1.mlp.down_proj.weight").std, 0.02 / 6.0.squareRoot(), accuracy: 0.0003)
+        XCTAssertEqual(stats("model.layers.2.self_attn.o_proj.weight").std, 0.02 / 6.0.squareRoot(), accuracy: 0.0003)
+        XCTAssertEqual(stats("model.layers.0.input_layernorm.weight").mean, 1)
+        XCTAssertEqual(stats("model.layers.0.input_layernorm.weight").std, 0)
+    }
+
     func testBadConfigIsAnErrorNamingTheKey() throws {
         XCTAssertThrowsError(try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: ["model.hiden_size=3"])) {
             XCTAssertTrue("\($0)".contains("model.hiden_size"), "\($0)")
         }
         let cfg = try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: ["model.hidden_size=50", "model.heads=4"])
         XCTAssertThrowsError(try Pretrain.modelConfigJSON(cfg, vocabSize: 300)) { XCTAssertTrue("\($0)".contains("model.hidden_size"), "\($0)") }
+        XCTAssertNoThrow(try Pretrain.validate(try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: [])))
+        for (o, key) in [("world.eval=300", "world.eval"), ("world.known=-1", "world.known"), ("tokenizer.vocab_size=100", "tokenizer.vocab_size"),
+                         ("train.lr=0", "train.lr"), ("train.beta2=1.5", "train.beta2"), ("out.dtype=\"f8\"", "out.dtype"),
+                         ("train.schedule=\"steps\"", "train.schedule"), ("corpus.qa_fraction=2", "corpus.qa_fraction"),
+                         ("model.kv_heads=4", "model.kv_heads")] {
+            let c = try ResolvedConfig.resolve(schema: Pretrain.schema, file: nil, overrides: [o])
+            XCTAssertThrowsError(try Pretrain.validate(c), o) { XCTAssertTrue("\($0)".contains(key), "\(o): \($0)") }
+        }
     }
 }
