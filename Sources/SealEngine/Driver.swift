@@ -50,24 +50,7 @@ extension ReSTEMEngine {
     public func train(out: String, overwrite: Bool) throws {
         Preemption.install()
         let rounds = config.int("run.rounds")
-        var metrics: MetricsFile? = nil
-        var completed: [Int] = []
-        if mpi.isRoot {
-            if FileManager.default.fileExists(atPath: out) && !overwrite {
-                let (m, done) = try MetricsFile.resume(path: out)
-                guard config.sameRun(asStored: try m.config) else {
-                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
-                }
-                metrics = m
-                completed = done.sorted()
-            } else {
-                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
-                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"),
-                                                 worldSize: mpi.size, model: modelDir.path, overwrite: overwrite)
-            }
-        }
-        let doneBytes = try mpi.broadcast(try Wire.bytes(completed))
-        completed = try Wire.decode([Int].self, doneBytes)
+        let (metrics, completed) = try openRun(out: out, overwrite: overwrite)
         var next = 0
         while completed.contains(next) { next += 1 }
         // Replay the completed rounds' updates from their checkpoints (every rank reads them).
@@ -81,7 +64,7 @@ extension ReSTEMEngine {
             }
         }
         if next > 0 && mpi.isRoot {
-            log("resuming \(out) after round \(next - 1)")
+            log("rounds 0...\(next - 1) complete: their policy updates are replayed from the checkpoints")
             for r in 0..<next { Journal(run: out, name: String(format: "round_%03d", r)).remove() }
         }
         let eachRound = config.bool("eval.each_round")
@@ -149,24 +132,10 @@ extension ReSTEMEngine {
     public func evaluateArms(out: String, overwrite: Bool) throws {
         Preemption.install()
         let arms = try config.strings("eval.arms").map { ($0, try EngineConfig.armKind($0)) }
-        var metrics: MetricsFile? = nil
-        var done: [String] = []
-        if mpi.isRoot {
-            if FileManager.default.fileExists(atPath: out) && !overwrite {
-                let (m, _) = try MetricsFile.resume(path: out)
-                guard config.sameRun(asStored: try m.config) else {
-                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
-                }
-                metrics = m
-                done = try m.evalArms()
-                if !done.isEmpty { log("resuming \(out): arms already done: \(done.joined(separator: ", "))") }
-            } else {
-                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
-                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"), worldSize: mpi.size,
-                                                 model: modelDir.path, overwrite: overwrite)
-            }
-        }
-        done = try JSONDecoder().decode([String].self, from: Data(try mpi.broadcast(try Wire.bytes(done))))
+        let (metrics, _) = try openRun(out: out, overwrite: overwrite)
+        var done: [String] = try metrics?.evalArms() ?? []
+        if mpi.isRoot && !done.isEmpty { log("arms already done: \(done.joined(separator: ", "))") }
+        done = try Wire.decode([String].self, try mpi.broadcast(try Wire.bytes(done)))
         for (name, kind) in arms where !done.contains(name) { try evaluate(arm: name, kind: kind, metrics: metrics, out: out) }
         if mpi.isRoot, let metrics {
             try metrics.finish()

@@ -48,6 +48,21 @@ final class EngineCLITests: XCTestCase {
         return (path, dir)
     }
 
+    /// Runs a Python script (Debian's python3 with h5py) on a metrics file; returns its stdout, trimmed.
+    func h5py(_ script: String, _ h5: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        p.arguments = ["-c", script, h5]
+        let o = Pipe(), e = Pipe()
+        p.standardOutput = o; p.standardError = e
+        try p.run()
+        let out = o.fileHandleForReading.readDataToEndOfFile()
+        let err = e.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err, as: UTF8.self))
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Every number of a metrics file that must not depend on ranks or interruptions, read with h5py.
     func numbers(_ h5: String) throws -> String {
         let script = """
@@ -61,17 +76,7 @@ final class EngineCLITests: XCTestCase {
             out[r]['sft_loss'] = f['rounds'][r]['sft']['loss'][()].tolist()
         print(json.dumps(out, sort_keys=True))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, h5]
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let out = o.fileHandleForReading.readDataToEndOfFile()
-        let err = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err, as: UTF8.self))
-        return String(decoding: out, as: UTF8.self)
+        return try h5py(script, h5)
     }
 
     func testRankCountInvarianceAndResume() throws {
@@ -168,12 +173,7 @@ final class EngineCLITests: XCTestCase {
                                              "--set", "eval.before_train=true", "--set", "eval.each_round=true"])
         XCTAssertEqual(r.status, 0, r.err)
         let script = "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(' '.join(sorted(f['evals'])))"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, out]
-        let o = Pipe(); p.standardOutput = o
-        try p.run(); p.waitUntilExit()
-        let arms = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let arms = try h5py(script, out)
         XCTAssertEqual(arms, "base passage seal_round_1 seal_round_2 self_edit")
         let table = r.out.components(separatedBy: "\n").filter { $0.hasPrefix("base ") || $0.hasPrefix("seal_round_") || $0.hasPrefix("arm ") }
         XCTAssertEqual(table.count, 4, r.out)
@@ -190,17 +190,7 @@ final class EngineCLITests: XCTestCase {
         out['sft'] = {r: f['rounds'][r]['sft']['loss'][()].tolist() for r in f['rounds']}
         print(json.dumps(out, sort_keys=True))
         """
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, h5]
-        let o = Pipe(), e = Pipe()
-        p.standardOutput = o; p.standardError = e
-        try p.run()
-        let out = o.fileHandleForReading.readDataToEndOfFile()
-        let err = e.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, String(decoding: err, as: UTF8.self))
-        return String(decoding: out, as: UTF8.self)
+        return try h5py(script, h5)
     }
 
     /// Continued pretraining (LoRA and full) and continual learning: 1 and 2 ranks give the same answers and losses.
@@ -256,12 +246,7 @@ final class EngineCLITests: XCTestCase {
                                              "--out", out, "--set", "run.threads=1"], timeout: 300)
         XCTAssertEqual(r.status, 0, r.err)
         let script = "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(' '.join(sorted(f['evals'])), f.attrs['status'])"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        p.arguments = ["-c", script, out]
-        let o = Pipe(); p.standardOutput = o
-        try p.run(); p.waitUntilExit()
-        let line = String(decoding: o.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = try h5py(script, out)
         XCTAssertEqual(line, "base passage seal_round_1 seal_round_2 self_edit finished")
     }
 
