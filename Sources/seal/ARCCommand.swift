@@ -143,33 +143,8 @@ struct ARCCommand: ParsableCommand {
         }
     }
 
-    /// MPI, config, domain and engine set-up shared by train and eval (as `seal knowledge`); any rank's error ends
-    /// the job with its rank named.
+    /// MPI, config, domain and engine set-up shared by train and eval (as `seal knowledge`).
     static func launch(_ options: ExperimentOptions, _ body: (ReSTEMEngine) throws -> Void) throws {
-        let mpi: MPIRuntime
-        do { mpi = try MPIRuntime() } catch {
-            FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
-        }
-        // A run stopped by SIGTERM (preemption) exits 143, as if the signal had ended it, after saving its work.
-        mpi.runOrAbort(exitCode: { $0 is Preempted ? 143 : 1 }) {
-            var overrides = options.overrides
-            if let s = options.seed { overrides.append("run.seed=\(s)") }
-            let cfg = try ResolvedConfig.resolve(schema: ARCCommand.schema, file: options.config, overrides: overrides)
-            let t = cfg.int("run.threads")
-            BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: t > 0 ? t : nil, environment: ProcessInfo.processInfo.environment))
-            let domain = try ARCDomain(config: cfg)
-            let engine = try ReSTEMEngine(domain: domain, config: cfg, mpi: mpi)
-            let quiet = options.quiet, json = options.logJson
-            engine.verbose = !quiet
-            engine.log = { line in
-                if quiet { return }
-                if json { printJSON(["event": "progress", "message": line]) } else { print(line) }
-                fflush(nil)
-            }
-            let dir = URL(fileURLWithPath: options.out).deletingLastPathComponent()
-            if mpi.isRoot { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-            try body(engine)
-        }
-        mpi.finalize()
+        try launchExperiment(options, schema: ARCCommand.schema, domain: { try ARCDomain(config: $0) }, body)
     }
 }

@@ -65,32 +65,37 @@ struct KnowledgeCommand: ParsableCommand {
     /// MPI, config, domain and engine set-up shared by the subcommands; any rank's error ends the job with its
     /// rank named.
     static func launch(_ options: ExperimentOptions, _ body: (ReSTEMEngine) throws -> Void) throws {
-        do {
-            let mpi: MPIRuntime
-            do { mpi = try MPIRuntime() } catch {
-                FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
-            }
-            // A run stopped by SIGTERM (preemption) exits 143, as if the signal had ended it, after saving its work.
-            mpi.runOrAbort(exitCode: { $0 is Preempted ? 143 : 1 }) {
-                var overrides = options.overrides
-                if let s = options.seed { overrides.append("run.seed=\(s)") }
-                let cfg = try ResolvedConfig.resolve(schema: KnowledgeCommand.schema, file: options.config, overrides: overrides)
-                let t = cfg.int("run.threads")
-                BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: t > 0 ? t : nil, environment: ProcessInfo.processInfo.environment))
-                let domain = try KnowledgeDomain(config: cfg)
-                let engine = try ReSTEMEngine(domain: domain, config: cfg, mpi: mpi)
-                let quiet = options.quiet, json = options.logJson
-                engine.verbose = !quiet
-                engine.log = { line in
-                    if quiet { return }
-                    if json { printJSON(["event": "progress", "message": line]) } else { print(line) }
-                    fflush(nil)
-                }
-                let dir = URL(fileURLWithPath: options.out).deletingLastPathComponent()
-                if mpi.isRoot { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-                try body(engine)
-            }
-            mpi.finalize()
-        }
+        try launchExperiment(options, schema: schema, domain: { try KnowledgeDomain(config: $0) }, body)
     }
+}
+
+/// MPI, config, domain and engine set-up of every `seal <domain> train|eval|...`: the config resolved against
+/// `schema`, threads set, the engine's progress lines (plain, JSON or none), the output folder made; any rank's
+/// error ends the job with its rank named, and a run stopped by SIGTERM (preemption) exits 143, as if the signal
+/// had ended it, after saving its work.
+func launchExperiment(_ options: ExperimentOptions, schema: [ConfigKey], domain makeDomain: (ResolvedConfig) throws -> SelfEditDomain,
+                      _ body: (ReSTEMEngine) throws -> Void) throws {
+    let mpi: MPIRuntime
+    do { mpi = try MPIRuntime() } catch {
+        FileHandle.standardError.write(Data("seal: error: \(error)\n".utf8)); throw ExitCode(1)
+    }
+    mpi.runOrAbort(exitCode: { $0 is Preempted ? 143 : 1 }) {
+        var overrides = options.overrides
+        if let s = options.seed { overrides.append("run.seed=\(s)") }
+        let cfg = try ResolvedConfig.resolve(schema: schema, file: options.config, overrides: overrides)
+        let t = cfg.int("run.threads")
+        BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: t > 0 ? t : nil, environment: ProcessInfo.processInfo.environment))
+        let engine = try ReSTEMEngine(domain: try makeDomain(cfg), config: cfg, mpi: mpi)
+        let quiet = options.quiet, json = options.logJson
+        engine.verbose = !quiet
+        engine.log = { line in
+            if quiet { return }
+            if json { printJSON(["event": "progress", "message": line]) } else { print(line) }
+            fflush(nil)
+        }
+        let dir = URL(fileURLWithPath: options.out).deletingLastPathComponent()
+        if mpi.isRoot { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        try body(engine)
+    }
+    mpi.finalize()
 }
