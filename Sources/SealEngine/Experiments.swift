@@ -33,8 +33,13 @@ extension ReSTEMEngine {
                     throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
                 }
                 metrics = m
-                completed = done
-                log("resuming \(out)")
+                completed = done.sorted()
+                // One line a batch log (and scripts/test-slurm.sh) can rely on: which run, from where.
+                if let last = completed.last {
+                    log("resuming \(out) after round \(last)")
+                } else {
+                    log("resuming \(out): no round complete yet")
+                }
             } else {
                 if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
                 metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"),

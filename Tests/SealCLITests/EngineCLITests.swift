@@ -106,7 +106,7 @@ final class EngineCLITests: XCTestCase {
         XCTAssertTrue(partial.contains("\"round_000\"") && !partial.contains("\"round_001\""), partial)
         r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", killed])
         XCTAssertEqual(r.status, 0, r.err)
-        XCTAssertTrue(r.out.contains("resuming"), r.out)
+        XCTAssertTrue(r.out.contains("resuming \(killed) after round 0"), "the log names the run and its last complete round: \(r.out)")
         XCTAssertEqual(try numbers(killed), ref, "a resumed run must end with the uninterrupted run's numbers")
     }
 
