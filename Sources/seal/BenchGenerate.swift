@@ -44,6 +44,7 @@ extension BenchCommand {
         func run() throws {
             try runtime.apply()
             let bandwidth = BenchCommand.memoryBandwidth()
+            let ceiling = BenchCommand.sgemmCeiling()
             let model = try BenchCommand.randomModel(config)
             let cfg = model.config
             // A stand-in tokenizer: decoding is only needed for stop strings, which the benchmark does not use.
@@ -53,9 +54,14 @@ extension BenchCommand {
             let reqs = (0..<prompts).map { p in
                 GenerationRequest(prompt: (0..<promptTokens).map { Int32(($0 * 7919 + p * 104729) % cfg.vocabSize) }, samples: samples)
             }
+            // The batched run with GEMM timing on: what is matrix work, what is the rest (sampling, attention, norms).
+            KernelStats.enabled = true
+            KernelStats.gemmSeconds = 0; KernelStats.gemmFlops = 0
             var t0 = KernelStats.now()
             _ = try gen.generate(reqs, params: SamplingParams(temperature: 1, topP: 0.95, maxNewTokens: newTokens, seed: 1))
             let batched = KernelStats.now() - t0
+            let gemmSeconds = KernelStats.gemmSeconds, gemmFlops = KernelStats.gemmFlops
+            KernelStats.enabled = false
             // Single stream: one greedy sequence; decode rate measured after the prompt (prefill timed apart).
             let one = [GenerationRequest(prompt: reqs[0].prompt)]
             t0 = KernelStats.now()
@@ -71,6 +77,9 @@ extension BenchCommand {
                 "bench": "generate", "config": config, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName,
                 "prompts": prompts, "samples": samples, "prompt_tokens": promptTokens, "new_tokens": newTokens,
                 "batched_seconds": batched, "batched_tokens_per_second": Double(prompts * samples * newTokens) / batched,
+                "sgemm_ceiling_gflops": ceiling, "batched_gemm_seconds": gemmSeconds, "batched_gemm_gflop": gemmFlops / 1e9,
+                "batched_gemm_fraction_of_ceiling": gemmFlops / gemmSeconds / 1e9 / ceiling,
+                "batched_end_to_end_fraction_of_ceiling": gemmFlops / batched / 1e9 / ceiling,
                 "single_seconds": single, "single_prefill_seconds": prefill, "single_decode_tokens_per_second": decodeRate,
                 "memory_bandwidth_gbs": bandwidth / 1e9, "weight_bytes_per_token": bytesPerToken,
                 "bandwidth_bound_tokens_per_second": bound, "single_fraction_of_bandwidth_bound": decodeRate / bound,
