@@ -66,8 +66,8 @@ struct ToyWorldCommand: ParsableCommand {
             abstract: "Ask a model the questions of SEAL-schema passages (without the passage), and optionally sample self-edits.",
             discussion: """
             Questions use the knowledge domain's prompt and grader (greedy, stop at a newline, normalised gold answer
-            contained in the answer). --self-edits K samples K implications self-edits per passage (temperature 1,
-            top-p 0.95, as SEAL) and reports how many of the passage's answers each restates.
+            contained in the answer). --self-edits K samples K implications self-edits per passage (by default
+            temperature 1, top-p 0.95, as SEAL) and reports how many of the passage's answers each restates.
             """)
         @Option(help: "Model directory.") var model: String
         @Option(help: "PEFT adapter directory.") var adapter: String?
@@ -76,6 +76,8 @@ struct ToyWorldCommand: ParsableCommand {
         @Option(help: "Skip the first N passages.") var skip = 0
         @Option(help: "Self-edits to sample per passage (0: none).") var selfEdits = 0
         @Option(help: "Sampling seed of the self-edits.") var seed: UInt64 = 0
+        @Option(help: "Sampling temperature of the self-edits.") var temperature = 1.0
+        @Option(help: "Top-p of the self-edits.") var topP = 0.95
         @Flag(help: "Print every question, gold answer and prediction.") var verbose = false
         @Flag(help: "One JSON object.") var json = false
         @OptionGroup var runtime: RuntimeOptions
@@ -101,7 +103,8 @@ struct ToyWorldCommand: ParsableCommand {
                     for a in r.byAttribute where a.total > 0 { print(String(format: "  %-12@ %.3f (%d/%d)", a.attribute, Double(a.correct) / Double(a.total), a.correct, a.total)) }
                 }
                 if selfEdits > 0 {
-                    let s = try ToyWorldEval.selfEdits(ps, generator: gen, k: selfEdits, seed: seed)
+                    let s = try ToyWorldEval.selfEdits(ps, generator: gen, k: selfEdits, temperature: temperature,
+                                                          topP: topP, seed: seed)
                     out["self_edits"] = ["coverage": s.coverage, "lines": s.lines, "finished": s.finished, "samples": s.samples.count]
                     if !json {
                         print(String(format: "self-edits: %.3f of the facts restated on average, %.1f lines, %.0f%% ended with EOS (%d samples)",
