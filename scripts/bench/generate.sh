@@ -16,6 +16,8 @@ s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 n = s['prompts'] * s['samples'] * s['new_tokens']
 print(f"generation, {s['prompts']} prompts x {s['samples']} samples x {s['new_tokens']} new tokens, {s['threads']} threads")
 print(f"  batched   seal {s['batched_seconds']:7.1f} s ({s['batched_tokens_per_second']:6.1f} tok/s)   transformers {t['batched_seconds']:7.1f} s ({t['batched_tokens_per_second']:6.1f} tok/s)   {t['batched_seconds']/s['batched_seconds']:.2f}x")
+if 'sgemm_ceiling_gflops' in s:
+    print(f"  batched   seal matrix work {s['batched_gemm_seconds']:.1f} s of {s['batched_seconds']:.1f} s, at {100*s['batched_gemm_fraction_of_ceiling']:.0f}% of the sgemm ceiling ({s['sgemm_ceiling_gflops']:.0f} GFLOP/s); end to end {100*s['batched_end_to_end_fraction_of_ceiling']:.0f}%")
 print(f"  single    seal {s['single_decode_tokens_per_second']:6.2f} tok/s   transformers {t['single_decode_tokens_per_second']:6.2f} tok/s   {s['single_decode_tokens_per_second']/t['single_decode_tokens_per_second']:.2f}x")
 print(f"  bandwidth {s['memory_bandwidth_gbs']:.1f} GB/s -> bound {s['bandwidth_bound_tokens_per_second']:.2f} tok/s; seal single-stream = {100*s['single_fraction_of_bandwidth_bound']:.0f}% of bound")
 print(json.dumps({"seal": s, "torch": t}))
