@@ -39,6 +39,7 @@ public final class ARCDomain: SelfEditDomain {
         ConfigKey("arc.attempts", .int, .int(2), "Voted attempts per test input (1–3)."),
         ConfigKey("arc.answer_tokens", .int, .int(0), "Longest answer in tokens (0: twice the longest demonstration output or test input)."),
         ConfigKey("arc.oracle", .string, .string(oracleDefault), "The fixed self-edit of the Oracle TTT arm (eval arm `context`)."),
+        ConfigKey("arc.constrained_decoding", .bool, .bool(false), "Sample self-edits under the self-edit grammar (docs/ARC.md), so every one parses; false: free sampling, as SEAL (an unparseable self-edit earns 0)."),
     ]
 
     public let format: GridFormat
@@ -56,6 +57,8 @@ public final class ARCDomain: SelfEditDomain {
     let attempts: Int
     let answerTokens: Int
     let oracle: ARCSelfEdit
+    /// The self-edit grammar over the tokenizer's vocabulary when `arc.constrained_decoding` is on.
+    public let constraint: RegularConstraint?
     /// TTT examples per (task, augmentation switches): every self-edit of a task with the same switches gets the
     /// same data, so it is built once.
     var dataCache: [String: [TTTExample]] = [:]
@@ -124,6 +127,16 @@ public final class ARCDomain: SelfEditDomain {
         } else {
             chat = chatName == "auto" ? (ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none) : .none
         }
+        if config.bool("arc.constrained_decoding") {
+            let c = try ARCSelfEditGrammar.constraint(for: tokenizer)
+            let budget = config.int("sampling.max_new_tokens")
+            if c.fewestTokens > budget {
+                throw ARCDataError("arc.constrained_decoding: the shortest self-edit takes \(c.fewestTokens) tokens of this tokenizer, more than sampling.max_new_tokens = \(budget)")
+            }
+            constraint = c
+        } else {
+            constraint = nil
+        }
     }
 
     public func task(_ id: String) throws -> ARCTask {
@@ -148,6 +161,8 @@ public final class ARCDomain: SelfEditDomain {
     public func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan {
         try plan(try task(contextID), ARCSelfEdit.parse(selfEdit), checkBudget: true)
     }
+
+    public func selfEditConstraint() throws -> (any DecodingConstraint)? { constraint }
 
     public func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan? {
         try plan(try task(contextID), oracle, checkBudget: false)

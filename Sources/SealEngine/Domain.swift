@@ -83,10 +83,18 @@ public protocol SelfEditDomain: AnyObject {
     func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan?
     /// Self-edits written outside the run (e.g. GPT-4.1's), or nil when the domain has none (default).
     func externalSelfEdits(contextID: String) throws -> [String]?
+    /// What the policy's self-edits may contain while they are sampled (constrained decoding), or nil: free
+    /// sampling (default). The engine attaches it to every self-edit request; the domain owns the grammar.
+    func selfEditConstraint() throws -> (any DecodingConstraint)?
 }
 
 extension SelfEditDomain {
     /// Self-edits written outside the run (e.g. GPT-4.1's, read from a file) for a context, or nil when the domain
     /// has none. Used by continued pretraining with `cpt.source = "external"`.
     public func externalSelfEdits(contextID: String) throws -> [String]? { nil }
+}
+
+extension SelfEditDomain {
+    /// Free sampling: no constraint on self-edits.
+    public func selfEditConstraint() throws -> (any DecodingConstraint)? { nil }
 }

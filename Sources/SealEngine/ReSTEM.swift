@@ -69,7 +69,9 @@ public final class ReSTEMEngine {
         let seed = UInt64(bitPattern: Int64(config.int("run.seed")))
         let params = SamplingParams(temperature: config.double("sampling.temperature"), topP: config.double("sampling.top_p"),
                                     maxNewTokens: config.int("sampling.max_new_tokens"), seed: Seeds.key([seed, UInt64(round), 1]))
-        let requests = try ids.map { GenerationRequest(prompt: try promptTokens($0), samples: samples ?? config.int("sampling.samples"), key: Seeds.hash($0)) }
+        let constraint = try domain.selfEditConstraint()
+        let requests = try ids.map { GenerationRequest(prompt: try promptTokens($0), samples: samples ?? config.int("sampling.samples"), key: Seeds.hash($0),
+                                                       constraint: constraint) }
         var out: [String: [String]] = [:]
         for c in try gen.generate(requests, params: params) { out[ids[c.promptIndex], default: []].append(c.text) }
         return out

@@ -10,11 +10,14 @@ public struct GenerationRequest: Sendable {
     /// derived from the context id so that a context samples the same self-edits on any rank.
     public var key: UInt64
     public var samples: Int
+    /// What every sample of this prompt may contain (nil: anything, the model's own distribution).
+    public var constraint: (any DecodingConstraint)?
 
-    public init(prompt: [Int32], samples: Int = 1, key: UInt64? = nil) {
+    public init(prompt: [Int32], samples: Int = 1, key: UInt64? = nil, constraint: (any DecodingConstraint)? = nil) {
         self.prompt = prompt
         self.samples = samples
         self.key = key ?? promptKey(prompt)
+        self.constraint = constraint
     }
 }
 
@@ -58,6 +61,8 @@ public final class Generator: @unchecked Sendable {
         var tokens: [Int] = []
         var logprob = 0.0
         var pending: Int32 = 0
+        /// Where the sample stands in its request's constraint (nil: unconstrained).
+        var cursor: ConstraintCursor?
     }
 
     /// Completes every request `samples` times. Results come back ordered by (prompt index, sample index),
@@ -82,6 +87,10 @@ public final class Generator: @unchecked Sendable {
         var active = [Active?](repeating: nil, count: slots)
         var done: [Completion] = []
         var sampler = Sampler()
+        // Constrained samples: the allowed ids of the current step (reused), and EOS ids in a fixed order.
+        var allowed: [Int32] = []
+        allowed.reserveCapacity(1024)
+        let eosIDs = eosTokenIDs.sorted().map(Int32.init)
 
         while true {
             // Fill free slots with waiting samples: their prompts are prefilled in the same pass as the others'
@@ -95,7 +104,8 @@ public final class Generator: @unchecked Sendable {
                 if active[slot] == nil, let (p, s) = queue.popLast() {
                     cache.reset(slot: slot)
                     active[slot] = Active(promptIndex: p, sampleIndex: s,
-                                          stream: SampleStream(seed: params.seed, promptKey: requests[p].key, sampleIndex: s))
+                                          stream: SampleStream(seed: params.seed, promptKey: requests[p].key, sampleIndex: s),
+                                          cursor: requests[p].constraint?.makeCursor())
                     if let source = prefillSlotOfPrompt[p] {
                         clones.append((slot, source))
                     } else {
@@ -117,8 +127,22 @@ public final class Generator: @unchecked Sendable {
             for slot in rowOfSlot.keys.sorted() {
                 let row = rowOfSlot[slot]!
                 var a = active[slot]!
-                let (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
+                let tok: Int, lp: Double
+                if let cursor = a.cursor {
+                    allowed.removeAll(keepingCapacity: true)
+                    cursor.allowedTokens(remaining: params.maxNewTokens - a.tokens.count, into: &allowed)
+                    if cursor.isComplete { allowed.append(contentsOf: eosIDs) }
+                    if allowed.isEmpty {
+                        throw GenerationError.invalid("prompt \(a.promptIndex) sample \(a.sampleIndex): the decoding constraint allows no token after \(a.tokens.count) new tokens"
+                            + (cursor.isComplete ? " (the text is complete, but the model has no EOS token to end it)" : ""))
+                    }
+                    (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
+                                               uniform: a.stream.uniform(step: a.tokens.count), among: allowed)
+                    if !eosTokenIDs.contains(tok) { cursor.advance(token: tok) }
+                } else {
+                    (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
                                                uniform: a.stream.uniform(step: a.tokens.count))
+                }
                 a.tokens.append(tok)
                 a.logprob += lp
                 a.pending = Int32(tok)

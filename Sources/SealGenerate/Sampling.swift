@@ -69,8 +69,38 @@ public struct Sampler {
     private var order: [Int] = []
     private var probs: [Float] = []
     private var shifted: [Float] = []
+    /// The allowed tokens' logits of a constrained step, packed.
+    private var packed: [Float] = []
 
     public init() {}
+
+    /// Samples among `allowed` ids only (a constrained step): the other tokens get probability exactly 0, and
+    /// temperature, top-k and top-p act on the allowed tokens, as transformers' warpers do after a logits mask.
+    /// The draw runs over the allowed tokens in the order given. The log-probability returned is still the
+    /// token's under the model's own, unconstrained distribution (temperature 1, no truncation).
+    ///
+    /// Why packed rather than a −inf mask: seal's vectorised exp clamps its input at −87, so a masked token would
+    /// keep a probability of ~1e-38 relative to the best, tiny but not zero; packing also makes the step's
+    /// sampling cost O(allowed) instead of O(vocabulary).
+    public mutating func sample(logits: ArraySlice<Float>, params: SamplingParams, uniform: Double, among allowed: [Int32]) -> (token: Int, logprob: Double) {
+        precondition(!allowed.isEmpty, "a constrained step needs at least one allowed token")
+        let n = allowed.count
+        if packed.count < n { packed = [Float](repeating: 0, count: max(n, 2 * packed.count)) }
+        let base = logits.startIndex
+        packed.withUnsafeMutableBufferPointer { pk in
+            logits.withUnsafeBufferPointer { l in
+                for i in 0..<n { pk[i] = l[Int(allowed[i])] }
+            }
+        }
+        let (j, _) = sample(logits: packed[0..<n], params: params, uniform: uniform)
+        let token = Int(allowed[j])
+        let logZ = logits.withUnsafeBufferPointer { l -> Double in
+            var lse = 0.0
+            logSumExpRows(&lse, l.baseAddress!, N: 1, V: logits.count)
+            return lse
+        }
+        return (token, Double(logits[base + token]) - logZ)
+    }
 
     /// Returns the token and its log-probability under the model's own distribution (temperature 1, no
     /// truncation), the quantity a ReSTEM analysis wants whatever the sampling settings.
@@ -80,7 +110,8 @@ public struct Sampler {
     /// over the kept tokens, ordered by logit (ties by id), with the caller's uniform number.
     public mutating func sample(logits: ArraySlice<Float>, params: SamplingParams, uniform: Double) -> (token: Int, logprob: Double) {
         let V = logits.count
-        if shifted.count != V { shifted = [Float](repeating: 0, count: V); probs = shifted }
+        // Grown, never shrunk: constrained steps sample over fewer tokens than the vocabulary.
+        if shifted.count < V { shifted = [Float](repeating: 0, count: V); probs = shifted }
         var m = -Float.infinity
         var best = 0
         logits.withUnsafeBufferPointer { l in

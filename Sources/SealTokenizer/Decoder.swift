@@ -103,6 +103,20 @@ indirect enum Decoder {
         }
     }
 
+    /// The bytes one token contributes mid-sequence (`Tokenizer.tokenBytes`): each decoder's per-token effect
+    /// in order; `Fuse` and `Strip` act on the joined text, so they leave a single token as it is.
+    func pieceBytes(_ token: [UInt8]) -> [UInt8] {
+        switch self {
+        case .sequence(let ds): return ds.reduce(token) { $1.pieceBytes($0) }
+        case .byteLevel:
+            let s = String(decoding: token, as: UTF8.self)
+            return ByteLevel.unmap(s) ?? token
+        case .replace(let pattern, let content): return pattern.replace(in: token, with: content)
+        case .byteFallback: return Decoder.fallbackByte(String(decoding: token, as: UTF8.self)).map { [$0] } ?? token
+        case .fuse, .strip: return token
+        }
+    }
+
     /// The byte of a `<0xNN>` token (HF: 6 bytes, `<0x` prefix, `>` suffix, `u8::from_str_radix`
     /// of the two middle characters, which also accepts a leading `+`).
     static func fallbackByte(_ token: String) -> UInt8? {

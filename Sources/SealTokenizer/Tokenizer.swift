@@ -151,6 +151,22 @@ public final class Tokenizer: @unchecked Sendable {
         added.idToContent[id] ?? model.token(id)
     }
 
+    /// The bytes token `id` adds to decoded text in the middle of a sequence: what `decode` concatenates before
+    /// turning bytes into text (byte-level stand-ins mapped back, SentencePiece's `▁` as a space, a `<0xNN>`
+    /// byte-fallback token as its byte). nil for special tokens and ids with no token.
+    ///
+    /// Why: a constraint on generated text (e.g. a JSON grammar) must know what each token would append. A
+    /// token's bytes may be part of a UTF-8 character (byte-level BPE pieces, byte-fallback tokens), so they are
+    /// bytes, not a String. Two decoder effects act on the whole text rather than on a token and are left out:
+    /// a `Strip` decoder's removal of the text's first space(s) (SentencePiece), and `clean_up_tokenization`
+    /// (" ." → "."); both only ever remove spaces.
+    public func tokenBytes(_ id: Int) -> [UInt8]? {
+        guard let t = tokenString(id) else { return nil }
+        if added.specialIDs.contains(id) { return nil }
+        guard let decoder else { return Array(t.utf8) }
+        return decoder.pieceBytes(Array(t.utf8))
+    }
+
     /// The token the post-processor puts before the text when special tokens are added
     /// (Llama-3: `<|begin_of_text|>`; Qwen2.5 and GPT-2: none).
     public let bosTokenID: Int?

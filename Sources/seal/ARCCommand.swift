@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import SealARC
 import SealEngine
+import SealGenerate
 import SealKernels
 import SealRuntime
+import SealTokenizer
 
 struct ARCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arc", abstract: "Few-shot ARC: the model configures its own test-time training (ReSTEM on ARC tasks).",
-        subcommands: [Train.self, Eval.self, Augment.self, Prompts.self, TTTData.self, Config.self])
+        subcommands: [Train.self, Eval.self, Augment.self, Prompts.self, TTTData.self, Sample.self, Config.self])
 
     static var schema: [ConfigKey] { EngineConfig.schema + ARCDomain.schema }
 
@@ -140,6 +142,124 @@ struct ARCCommand: ParsableCommand {
                     + (edit.overBudget(examples: lengths.count, budget: cfg.int("arc.budget")).map { "; \($0)" } ?? "")
                 FileHandle.standardError.write(Data((summary + "\n").utf8))
             }
+        }
+    }
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sample the policy's self-edits for a split exactly as a run does, and measure how many are usable.",
+            discussion: "One process (no MPI). Prints one JSON line per self-edit ({\"id\", \"sample\", \"status\", \"text\", \"tokens\"}: status ok, or invalid: <reason>, the reason a run would record), then a summary line ({\"summary\": ...}): the fraction that parse, the fraction usable (parse and within arc.budget), seconds per self-edit, and with arc.constrained_decoding the seconds to build the token index and the cost of one constrained step against a free one (the same logits row: the vocabulary's width, random values). Compare --set arc.constrained_decoding=false and =true.")
+        @Option(help: "Experiment config (TOML).") var config: String
+        @Option(name: .customLong("set"), help: "Override a config key: key=value (repeatable).") var overrides: [String] = []
+        @Option(help: "train or eval.") var split = "train"
+        @Option(help: "Self-edits per task (default: sampling.samples).") var samples: Int?
+        @Option(help: "Sampling round (the seed stream: round r of a run samples with round r).") var round = 0
+        @Flag(help: "Only the summary line.") var summaryOnly = false
+
+        func run() throws {
+            guard split == "train" || split == "eval" else { throw ValidationError("--split must be train or eval") }
+            if let samples, samples < 1 { throw ValidationError("--samples must be ≥ 1") }
+            try reportingErrors {
+                let cfg = try ResolvedConfig.resolve(schema: ARCCommand.schema, file: config, overrides: overrides)
+                let t = cfg.int("run.threads")
+                BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: t > 0 ? t : nil, environment: ProcessInfo.processInfo.environment))
+                let t0 = KernelStats.now()
+                let domain = try ARCDomain(config: cfg)
+                let setup = KernelStats.now() - t0
+                let engine = try ReSTEMEngine(domain: domain, config: cfg, mpi: try MPIRuntime())
+                let ids = try domain.contexts(split: split).map(\.id)
+                let t1 = KernelStats.now()
+                let edits = try engine.sampleSelfEdits(ids, round: round, samples: samples)
+                let seconds = KernelStats.now() - t1
+                var total = 0, parsed = 0, usable = 0, tokens = 0
+                for id in ids {
+                    for (k, text) in (edits[id] ?? []).enumerated() {
+                        total += 1
+                        let n = domain.tokenizer.encode(text, addSpecialTokens: false).count
+                        tokens += n
+                        var status = "ok"
+                        do {
+                            _ = try ARCSelfEdit.parse(text)
+                            parsed += 1
+                            _ = try domain.innerLoopPlan(contextID: id, selfEdit: text)
+                            usable += 1
+                        } catch let e as InvalidSelfEdit { status = "invalid: \(e.reason)" }
+                        if !summaryOnly { printJSON(["id": id, "sample": k, "status": status, "text": text, "tokens": n]) }
+                    }
+                }
+                var summary: [String: Any] = [
+                    "self_edits": total, "parsed": parsed, "usable": usable,
+                    "parsed_fraction": Double(parsed) / Double(max(1, total)), "usable_fraction": Double(usable) / Double(max(1, total)),
+                    "seconds_sampling": seconds, "seconds_per_self_edit": seconds / Double(max(1, total)),
+                    "mean_tokens": Double(tokens) / Double(max(1, total)), "constrained": domain.constraint != nil,
+                    "seconds_domain_setup": setup, "threads": BLASRuntime.threads, "vocab": domain.tokenizer.vocabSize,
+                ]
+                if let c = domain.constraint {
+                    let step = Self.stepCost(c, texts: ids.flatMap { edits[$0] ?? [] }, tokenizer: domain.tokenizer, vocab: engine.policy.config.vocabSize,
+                                             temperature: cfg.double("sampling.temperature"), topP: cfg.double("sampling.top_p"))
+                    let tb = KernelStats.now()
+                    _ = try ARCSelfEditGrammar.constraint(for: domain.tokenizer)  // timed again on its own
+                    summary["seconds_index_build"] = KernelStats.now() - tb
+                    summary["constraint_states"] = c.dfa.stateCount
+                    summary["constraint_edges"] = c.edgeCount
+                    summary["fewest_tokens"] = c.fewestTokens
+                    summary["us_per_step_free"] = step.free * 1e6
+                    summary["us_per_step_constrained"] = step.constrained * 1e6
+                    summary["us_per_step_automaton"] = step.automaton * 1e6
+                    summary["mean_allowed_tokens"] = step.allowed
+                    summary["steps_timed"] = step.steps
+                }
+                printJSON(["summary": summary])
+            }
+        }
+
+        /// Seconds of one sampling step, free (the sampler over the full row) and constrained (allowed tokens, the
+        /// packed draw, the state's advance; `automaton`: the allowed tokens and the advance alone), replaying the sampled self-edits' tokens on one random logits row of
+        /// the vocabulary's width (the model's forward pass, the same in both, is left out).
+        static func stepCost(_ c: RegularConstraint, texts: [String], tokenizer: Tokenizer, vocab: Int,
+                             temperature: Double, topP: Double) -> (free: Double, constrained: Double, automaton: Double, allowed: Double, steps: Int) {
+            var logits = [Float](repeating: 0, count: vocab)
+            var rng: UInt64 = 0x9E37_79B9_7F4A_7C15
+            for i in 0..<vocab { rng = rng &* 6364136223846793005 &+ 1442695040888963407; logits[i] = Float(rng >> 40) / Float(1 << 24) * 8 - 4 }
+            let params = SamplingParams(temperature: temperature, topP: topP)
+            var sampler = Sampler()
+            var allowed: [Int32] = []
+            allowed.reserveCapacity(4096)
+            var free = 0.0, constrained = 0.0, automaton = 0.0, steps = 0, allowedTotal = 0
+            var sink = 0
+            for text in texts {
+                var state = c.initialState
+                var path: [Int] = []
+                for id in tokenizer.encode(text, addSpecialTokens: false) {
+                    // Replay only the tokens the constraint allows (a free text's tokenization may differ).
+                    allowed.removeAll(keepingCapacity: true)
+                    c.allowedTokens(state, remaining: 1 << 20, into: &allowed)
+                    guard allowed.contains(Int32(id)) else { break }
+                    path.append(id)
+                    state = c.advance(state, token: id)
+                }
+                state = c.initialState
+                for (k, id) in path.enumerated() {
+                    let u = (Double(k) + 0.5) / Double(path.count)
+                    var t0 = KernelStats.now()
+                    sink &+= sampler.sample(logits: logits[...], params: params, uniform: u).token
+                    free += KernelStats.now() - t0
+                    t0 = KernelStats.now()
+                    allowed.removeAll(keepingCapacity: true)
+                    c.allowedTokens(state, remaining: 1 << 20, into: &allowed)
+                    state = c.advance(state, token: id)
+                    let t1 = KernelStats.now()
+                    sink &+= sampler.sample(logits: logits[...], params: params, uniform: u, among: allowed).token
+                    let t2 = KernelStats.now()
+                    automaton += t1 - t0
+                    constrained += t2 - t0
+                    allowedTotal += allowed.count
+                    steps += 1
+                }
+            }
+            if sink == 42 { print("") }  // keep the timed work
+            let n = Double(max(1, steps))
+            return (free / n, constrained / n, automaton / n, Double(allowedTotal) / n, steps)
         }
     }
 

@@ -173,19 +173,62 @@ final class ARCCLITests: XCTestCase {
                        "per-sample records do not depend on the rank count")
         XCTAssertEqual(NSDictionary(dictionary: runs[0]["evals"] as! [String: Any]), NSDictionary(dictionary: runs[1]["evals"] as! [String: Any]))
 
-        // ICL (base) and Oracle TTT (context) on the evaluation tasks.
+        // ICL (base), Oracle TTT (context) and TTT with the untrained policy's self-edits (self_edit) on the
+        // evaluation tasks.
         let evalOut = dir.appendingPathComponent("eval.h5").path
-        let m = try MPIRunner.run(ranks: 2, ["arc", "eval", "--config", cfg, "--out", evalOut, "--set", "model.path=\(policy)"], timeout: 300)
+        let m = try MPIRunner.run(ranks: 2, ["arc", "eval", "--config", cfg, "--out", evalOut, "--set", "model.path=\(policy)",
+                                             "--set", #"eval.arms=["base", "context", "self_edit"]"#], timeout: 300)
         XCTAssertEqual(m.status, 0, m.err)
         let ev = try h5(Self.readRun, evalOut)["evals"] as! [String: Any]
-        XCTAssertEqual(Set(ev.keys), ["base", "context"])
-        for arm in ["base", "context"] {
+        XCTAssertEqual(Set(ev.keys), ["base", "context", "self_edit"])
+        for arm in ["base", "context", "self_edit"] {
             let a = ev[arm] as! [String: Any]
             XCTAssertEqual(a["context_id"] as! [String], ["59341089", "66e6c45b"], arm)
             XCTAssertEqual(a["question"] as! [String], ["task 59341089 (1 test input)", "task 66e6c45b (1 test input)"], arm)
             XCTAssertEqual((a["gold"] as! [String])[1], "[[2 0 0 3]\n [0 0 0 0]\n [0 0 0 0]\n [4 0 0 9]]", arm)
             for p in a["prediction"] as! [String] { XCTAssertTrue(p.hasPrefix("test 0: ") && p.contains(" of 6 answers parsed"), p) }
         }
+
+        // One self-edit per task (sampling.samples = 1): a record per (task, self-edit); an unusable self-edit's record
+        // says why, and the un-adapted policy answered.
+        let selfEditArm = ev["self_edit"] as! [String: Any]
+        for p in selfEditArm["prediction"] as! [String] {
+            XCTAssertTrue(p.hasPrefix("test 0: ") || p.hasPrefix("[self-edit unusable: "), p)
+        }
+
+        // The same arm with constrained decoding, from the random (not warm-started) model, which on its own writes
+        // no JSON: every self-edit parses and trains (4 TTT examples keep any epochs within the step budget). The
+        // inner loops run on 2 ranks; the self-edits are in the run's journal.
+        let constrainedOut = dir.appendingPathComponent("eval-constrained.h5").path
+        let c = try MPIRunner.run(ranks: 2, ["arc", "eval", "--config", cfg, "--out", constrainedOut, "--set", "model.path=\(base)",
+                                             "--set", "arc.constrained_decoding=true", "--set", #"eval.arms=["self_edit"]"#,
+                                             "--set", "inner.lr=1e-3"], timeout: 300)
+        XCTAssertEqual(c.status, 0, c.err)
+        let cev = (try h5(Self.readRun, constrainedOut)["evals"] as! [String: Any])["self_edit"] as! [String: Any]
+        XCTAssertEqual(cev["context_id"] as! [String], ["59341089", "66e6c45b"])
+        for p in cev["prediction"] as! [String] { XCTAssertTrue(p.hasPrefix("test 0: ") && p.contains(" of 6 answers parsed"), "every self-edit is usable: \(p)") }
+        // `seal arc sample --round 1000` samples what the eval arm sampled (its seed stream): both self-edits are in
+        // the grammar's language and parse; free sampling from the same model gives none that parses.
+        for constrained in [true, false] {
+            let r = try cli.seal(["arc", "sample", "--config", cfg, "--split", "eval", "--round", "1000", "--set", "model.path=\(base)",
+                                  "--set", "arc.constrained_decoding=\(constrained)"])
+            XCTAssertEqual(r.status, 0, r.err)
+            let lines = try r.out.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+            XCTAssertEqual(lines.count, 3)
+            let summary = try XCTUnwrap(lines.last?["summary"] as? [String: Any])
+            XCTAssertEqual(summary["self_edits"] as? Int, 2)
+            XCTAssertEqual(summary["parsed"] as? Int, constrained ? 2 : 0, "\(summary)")
+            for row in lines.dropLast() {
+                let text = row["text"] as! String
+                XCTAssertEqual(ARCSelfEditGrammar.automaton.accepts(text), constrained, text)
+                XCTAssertEqual(row["status"] as? String == "ok", constrained, "\(row)")
+            }
+            if constrained { XCTAssertNotNil(summary["us_per_step_automaton"]) }
+        }
+        // The switch names itself in errors: the budget must fit the shortest self-edit.
+        let short = try cli.seal(["arc", "eval", "--config", cfg, "--set", "arc.constrained_decoding=true", "--set", "sampling.max_new_tokens=20"])
+        XCTAssertEqual(short.status, 1)
+        XCTAssertTrue(short.err.contains("arc.constrained_decoding") && short.err.contains("sampling.max_new_tokens = 20"), short.err)
 
         // Config errors name the key; the domain refuses the engine's chat wrapping.
         let bad = try cli.seal(["arc", "eval", "--config", cfg, "--set", "arc.formt=numpy"])

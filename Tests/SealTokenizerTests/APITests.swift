@@ -47,6 +47,38 @@ final class APITests: XCTestCase {
         XCTAssertEqual(tok.decode([]), "")
     }
 
+    /// `tokenBytes` of a text's ids, concatenated, are the text's bytes (non-ASCII characters split across tokens
+    /// included); SentencePiece's normaliser adds the leading `▁`, which is a space here (decode strips it);
+    /// special tokens have none. The synthetic byte-fallback tokenizer (TinyStories' vocabulary plus `<0xNN>`
+    /// tokens) covers byte fallback: TinyStories itself has no byte tokens, so `{` is not in its vocabulary.
+    func testTokenBytesConcatenateToTheText() throws {
+        let fallbackJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: FixtureSupport.fixturesDir.appendingPathComponent("synthetic-bytefallback.json"))) as! [String: Any]
+        let fallback = try Tokenizer(tokenizerJSON: Data((fallbackJSON["tokenizer_json"] as! String).utf8), source: "synthetic-bytefallback")
+        let texts = ["{\"data_generation\": {\"use_basic_augmentations\": true,\n  \"lr\": 1e-4}}", "Hello world", "naïve café — 日本語 🙂", "  two  spaces\t\ttabs\n\nlines"]
+        for name in ["llama3-tokenizer", "qwen2.5-tokenizer", "gpt2-tokenizer", "synthetic-bytefallback"] {
+            let tok = name == "synthetic-bytefallback" ? fallback : try load(name)
+            let sentencePiece = name == "synthetic-bytefallback"
+            for text in texts + ["naïve café"] {
+                let ids = tok.encode(text, addSpecialTokens: false)
+                // The synthetic vocabulary lacks some byte tokens (240 of 256): texts it cannot spell are skipped.
+                if sentencePiece && ids.contains(0) { XCTAssertTrue(text.contains("日"), visible(text)); continue }
+                var bytes: [UInt8] = []
+                for id in ids { bytes += try XCTUnwrap(tok.tokenBytes(id), "\(name) id \(id)") }
+                XCTAssertEqual(bytes, Array(((sentencePiece ? " " : "") + text).utf8), "\(name): \(visible(text))")
+            }
+        }
+        XCTAssertEqual(fallback.tokenBytes(fallback.tokenID("<0x7B>")!), [0x7B], "byte fallback")
+        XCTAssertEqual(fallback.tokenBytes(fallback.tokenID("<0xE2>")!), [0xE2], "a byte that is only part of a UTF-8 character")
+        XCTAssertEqual(fallback.tokenBytes(fallback.tokenID("▁")!), [0x20])
+        let llama = try load("llama3-tokenizer")
+        XCTAssertNil(llama.tokenBytes(128_009), "<|eot_id|> is special")
+        XCTAssertNil(llama.tokenBytes(llama.vocabSize))
+        XCTAssertEqual(llama.tokenBytes(llama.tokenID("Ġthe")!), Array(" the".utf8))
+        let tiny = try load("tinystories-656k")
+        XCTAssertNil(tiny.tokenBytes(1), "<|start_story|> is special")
+        XCTAssertEqual(tiny.tokenBytes(tiny.tokenID("▁the▁")!), Array(" the ".utf8))
+    }
+
     func testLlama3SpecialTokens() throws {
         let tok = try load("llama3-tokenizer")
         XCTAssertEqual(tok.vocabSize, 128_256)
