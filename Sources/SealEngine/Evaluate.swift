@@ -1,6 +1,7 @@
 import Foundation
 import SealModel
 import SealRuntime
+import SealTrain
 
 /// How an evaluation arm adapts the model to each held-out context before its questions are asked.
 public enum ArmKind: String, Sendable {
@@ -61,7 +62,12 @@ extension ReSTEMEngine {
                 ev = try domain.evaluate(contextID: u.context, with: scorer(nil))
             case .context:
                 guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
-                ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)])).0
+                do {
+                    ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)])).0
+                } catch let e as TrainingError {
+                    // No self-edit to blame: the inner-loop recipe of the config itself does not train.
+                    throw EngineError("arm \(arm), context \(u.context): the inner loop on the context alone failed (\(e)); check inner.lr and the other inner.* keys")
+                }
             case .selfEdits, .external:
                 do {
                     let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: edits[u.context]![u.sample])
@@ -71,6 +77,13 @@ extension ReSTEMEngine {
                     // An unusable self-edit trains nothing: its questions are asked of the un-adapted model.
                     var base = try domain.evaluate(contextID: u.context, with: scorer(nil))
                     base.items = base.items.map { var i = $0; i.prediction = "[self-edit unusable: \(e.reason)] " + i.prediction; return i }
+                    ev = base
+                } catch let e as TrainingError {
+                    // The inner loop diverged: the adapted model is broken, so it is not asked; every question of
+                    // the context counts as wrong, and the record says why.
+                    guard case .nonFinite = e else { throw e }
+                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil))
+                    base.items = base.items.map { var i = $0; i.prediction = "[inner loop diverged: \(e)]"; i.correct = false; return i }
                     ev = base
                 }
             }

@@ -95,6 +95,12 @@ extension ReSTEMEngine {
             rec.status = "invalid: \(e.reason)"
         } catch let e as DatasetError {
             rec.status = "invalid: \(e)"
+        } catch let e as TrainingError {
+            // A self-edit whose inner loop blows up (an ARC recipe's learning rate, say) is the policy's output
+            // too: reward 0, recorded with the reason, and the round goes on. The inner adapter is reset before
+            // the next unit, so nothing of it survives.
+            guard case .nonFinite = e else { throw e }
+            rec.status = "\(SampleRecord.divergedPrefix)\(e)"
         }
         rec.seconds = Self.now() - start
         return rec
@@ -152,8 +158,10 @@ extension ReSTEMEngine {
                 rec.baselineScore = baseline
                 if rec.status == "ok" {
                     rec.reward = gain ? rec.adaptedScore - baseline : rec.adaptedScore
+                } else if rec.status.hasPrefix(SampleRecord.divergedPrefix) {
+                    rec.reward = 0  // adapted_score stays NaN: the diverged model was not asked anything
                 } else {
-                    rec.adaptedScore = baseline
+                    rec.adaptedScore = baseline  // an unusable self-edit trains nothing: the model stays the base
                     rec.reward = 0
                 }
                 records.append(rec)
@@ -299,4 +307,9 @@ struct FinetuneRecipe {
         self.seed = seed
         self.label = label
     }
+}
+
+extension SampleRecord {
+    /// `status` of a sample whose inner loop produced a non-finite loss or gradient (reward 0, adapted_score NaN).
+    static let divergedPrefix = "diverged: "
 }

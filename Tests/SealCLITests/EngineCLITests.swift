@@ -250,6 +250,30 @@ final class EngineCLITests: XCTestCase {
         XCTAssertEqual(line, "base passage seal_round_1 seal_round_2 self_edit finished")
     }
 
+    /// A self-edit whose inner loop diverges is data, not a crash: reward 0, status "diverged: …", its eval
+    /// questions wrong, and the run finishes. An inner loop that diverges on the context alone is the config's
+    /// fault: an error naming the arm, the context and inner.lr.
+    func testDivergingInnerLoop() throws {
+        let smoke = CLIHarness.root.appendingPathComponent("jobs/toyworld-smoke.toml").path
+        let out = cli.tmp("diverge").appendingPathComponent("d.h5").path
+        var r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", smoke, "--out", out, "--set", "run.threads=1",
+                                             "--set", "inner.lr=1e30", "--set", "run.rounds=1", "--set", "eval.arms=[\"self_edit\"]"], timeout: 300)
+        XCTAssertEqual(r.status, 0, r.err)
+        let script = """
+        import h5py, sys, math
+        f = h5py.File(sys.argv[1], 'r'); s = f['rounds/round_000/samples']; e = f['evals/self_edit']
+        st = [x.decode() for x in s['status'][()]]
+        print(len(st), all(x.startswith('diverged: ') for x in st), float(max(s['reward'][()])),
+              all(math.isnan(x) for x in s['adapted_score'][()]), int(e['correct'][()].sum()),
+              all(p.decode().startswith('[inner loop diverged') for p in e['prediction'][()]), f.attrs['status'])
+        """
+        XCTAssertEqual(try h5py(script, out), "16 True 0.0 True 0 True finished")
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", smoke, "--out", out + ".2", "--set", "run.threads=1",
+                                           "--set", "inner.lr=1e30"], timeout: 300)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.err.contains("arm passage") && r.err.contains("inner.lr"), r.err)
+    }
+
     func testConfigErrors() throws {
         let (cfg, dir) = try setup(rounds: 1)
         var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--set", "inner.learning_rate=1"])
