@@ -96,13 +96,15 @@ extension ReSTEMEngine {
             case "context": break
             default: throw EngineError("cpt.source must be policy, external or context (got '\(source)')")
             }
-            // The union of the training rows, in (context, sample) order, each distinct row once (every self-edit
-            // plan of a context repeats the passage itself).
+            // The union of the training rows, in (context, sample) order. SEAL's CPT.py concatenates every self-edit's
+            // rows, so each plan's copy of the passage stays (the passage weighs once per self-edit); with
+            // cpt.distinct_rows each distinct row is kept once.
+            let distinct = config.bool("cpt.distinct_rows")
             var seen = Set<String>()
             var byLoss: [LossOn: [TextExample]] = [:]
             var records: [SampleRecord] = []
             func add(_ plan: InnerLoopPlan) {
-                for r in plan.rows where seen.insert("\(plan.lossOn)|\(r.prompt ?? "")|\(r.text)").inserted { byLoss[plan.lossOn, default: []].append(r) }
+                for r in plan.rows where !distinct || seen.insert("\(plan.lossOn)|\(r.prompt ?? "")|\(r.text)").inserted { byLoss[plan.lossOn, default: []].append(r) }
             }
             for c in contexts {
                 if source == "context" {
