@@ -255,14 +255,23 @@ final class EngineCLITests: XCTestCase {
         let (cfg, dir) = try setup()
         let edits = try externalSelfEdits(dir)
         // Rows: empty → passage; second → 2 lines + passage; third → 1 line + passage = 6 rows, 3 distinct.
-        for (distinct, rows) in [(false, 6), (true, 3)] {
-            let out = dir.appendingPathComponent("cptrows-\(distinct).h5").path
+        // knowledge.end_with_eos adds one token (an EOS target) to every row.
+        var tokens: [String: Int] = [:]
+        for (distinct, eos, rows) in [(false, false, 6), (true, false, 3), (false, true, 6)] {
+            let out = dir.appendingPathComponent("cptrows-\(distinct)-\(eos).h5").path
             let r = try MPIRunner.run(ranks: 1, ["knowledge", "train", "--config", cfg, "--out", out, "--set", "run.experiment=cpt",
                                                  "--set", "cpt.source=external", "--set", "cpt.epochs=1", "--set", "eval.arms=[]",
-                                                 "--set", "knowledge.self_edits_file=\"\(edits)\"", "--set", "cpt.distinct_rows=\(distinct)"])
+                                                 "--set", "knowledge.self_edits_file=\"\(edits)\"", "--set", "cpt.distinct_rows=\(distinct)",
+                                                 "--set", "knowledge.end_with_eos=\(eos)"])
             XCTAssertEqual(r.status, 0, r.err)
             XCTAssertTrue((r.out + r.err).contains("cpt: \(rows) training rows from 1 contexts"), "distinct_rows=\(distinct): " + r.out + r.err)
+            let attrs = try h5py("import h5py,sys; a=h5py.File(sys.argv[1],'r')['rounds']['round_000'].attrs; print(int(a['rows']), int(a['row_tokens']))", out)
+            let parts = attrs.split(separator: " ").map { Int($0)! }
+            XCTAssertEqual(parts[0], rows)
+            tokens["\(distinct)-\(eos)"] = parts[1]
         }
+        XCTAssertEqual(tokens["false-true"]! - tokens["false-false"]!, 6, "one EOS per row")
+        XCTAssertGreaterThan(tokens["false-false"]!, tokens["true-false"]!)
     }
 
     /// Every shipped job config resolves (every key known, every data file found): run with a model path that does

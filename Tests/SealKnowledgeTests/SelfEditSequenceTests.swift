@@ -146,6 +146,10 @@ final class SelfEditSequenceTests: XCTestCase {
         XCTAssertEqual(try d.innerLoopPlan(contextID: id, selfEdit: "Intro:\n1. a\n2. b").rows.map(\.text), ["\(p.title)\n1. a", "\(p.title)\n2. b", "\(p.title)\n\(p.context)"])
         let whole = try domain(["knowledge.split_lines=false"])
         XCTAssertEqual(try whole.innerLoopPlan(contextID: id, selfEdit: "Intro:\n1. a").rows.map(\.text), ["\(p.title)\nIntro:\n1. a", "\(p.title)\n\(p.context)"])
+        XCTAssertFalse(try d.innerLoopPlan(contextID: id, selfEdit: "x").appendEOS)
+        let eos = try domain(["knowledge.end_with_eos=true"])
+        XCTAssertTrue(try eos.innerLoopPlan(contextID: id, selfEdit: "x").appendEOS)
+        XCTAssertTrue(try eos.contextOnlyPlan(contextID: id)!.appendEOS)
         let invalid = try domain(["knowledge.empty_self_edit=\"invalid\""])
         XCTAssertThrowsError(try invalid.innerLoopPlan(contextID: id, selfEdit: " ")) { XCTAssertTrue($0 is InvalidSelfEdit) }
         XCTAssertThrowsError(try domain(["knowledge.empty_self_edit=\"skip\""])) { e in
