@@ -5,6 +5,10 @@
 # 64 new tokens) to that passage's questions, without the passage. The model has Qwen2.5-0.5B's shape and
 # tokenizer with random weights (`seal model init`, f32): the work per token is a real model's, the answers are
 # noise (with random weights no answer stops early, so every answer is 64 tokens: the slowest case).
+# INIT=pretrain (default) draws N(0, 0.02^2) weights, whose logits have a real model's scale; INIT=spread (seal's
+# test init) gives logits in the hundreds (loss ~200), whose softmax underflows into denormal floats: seal flushes
+# denormals to zero, PyTorch by default does not and then runs several times slower, which measures denormal
+# handling rather than the inner loop.
 # seal runs the inner loop through the engine exactly as a run does (`seal knowledge eval`, arm `external`); arm
 # `base` (the same questions without training) splits off the answering time. The sgemm ceiling is measured before
 # and after. Usage: scripts/bench/inner-loop.sh [THREADS] [PASSAGE] [COMPLETION]
@@ -20,7 +24,8 @@ MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none --mca btl self,va
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-$SEAL model init --config ../shared/models/configs/qwen2.5-0.5b.json --out "$DIR/model" --tokenizer ../shared/models/qwen2.5-tokenizer --threads "$THREADS" >/dev/null
+$SEAL model init --config ../shared/models/configs/qwen2.5-0.5b.json --out "$DIR/model" --tokenizer ../shared/models/qwen2.5-tokenizer \
+  --init-style "${INIT:-pretrain}" --threads "$THREADS" >/dev/null
 python3 - "$DATA" "$PASSAGE" "$COMPLETION" "$DIR" <<'PY'
 import json, sys
 data, p, c, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
