@@ -58,6 +58,7 @@ fixtures: build
 	.venv/bin/python scripts/fixtures/make_generation_fixtures.py
 	.venv/bin/python scripts/fixtures/make_training_fixtures.py
 	.venv/bin/python scripts/fixtures/toyworld_tokenizer.py --seal $(SEAL)
+	python3 scripts/fixtures/make_self_edit_fixtures.py
 
 clean:
 	rm -rf .build $(RUN_DIR)

@@ -21,8 +21,13 @@ public struct InnerLoopPlan: Sendable {
     public var epochs: Double?
     /// Warmup steps of the inner loop's schedule (SEAL's ARC TTT warms up for 11 steps); nil: none.
     public var warmupSteps: Int?
-    public init(rows: [TextExample], lossOn: LossOn = .all, learningRate: Double? = nil, epochs: Double? = nil, warmupSteps: Int? = nil) {
+    /// Each row ends with an EOS target (the model learns where a sequence stops): the one informative target of
+    /// the EOS padding SEAL's knowledge inner loop trains on.
+    public var appendEOS: Bool
+    public init(rows: [TextExample], lossOn: LossOn = .all, learningRate: Double? = nil, epochs: Double? = nil, warmupSteps: Int? = nil,
+                appendEOS: Bool = false) {
         self.rows = rows; self.lossOn = lossOn; self.learningRate = learningRate; self.epochs = epochs; self.warmupSteps = warmupSteps
+        self.appendEOS = appendEOS
     }
 }
 

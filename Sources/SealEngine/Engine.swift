@@ -46,6 +46,7 @@ public enum EngineConfig {
         ConfigKey("sft.max_grad_norm", .double, .double(1.0), "Policy-update gradient clipping (0: none)."),
         ConfigKey("cpt.source", .string, .string("policy"), "CPT's self-edits: policy (sampled from the starting policy), external (the domain's self-edit file, e.g. GPT-4.1's) or context (the passages alone)."),
         ConfigKey("cpt.samples", .int, .int(5), "CPT: self-edits per context whose rows join the union."),
+        ConfigKey("cpt.distinct_rows", .bool, .bool(false), "CPT: keep each distinct training row once. false (SEAL's CPT.py): every self-edit's rows, so the passage appears once per self-edit (base_val, k = 5: 2000 rows, 1000 of them passages)."),
         ConfigKey("cpt.full", .bool, .bool(false), "CPT: full finetuning instead of LoRA."),
         ConfigKey("cpt.lora_rank", .int, .int(32), "CPT LoRA rank."),
         ConfigKey("cpt.lora_alpha", .double, .double(64), "CPT LoRA alpha."),

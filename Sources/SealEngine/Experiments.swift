@@ -96,13 +96,18 @@ extension ReSTEMEngine {
             case "context": break
             default: throw EngineError("cpt.source must be policy, external or context (got '\(source)')")
             }
-            // The union of the training rows, in (context, sample) order, each distinct row once (every self-edit
-            // plan of a context repeats the passage itself).
+            // The union of the training rows, in (context, sample) order. SEAL's CPT.py concatenates every self-edit's
+            // rows, so each plan's copy of the passage stays (the passage weighs once per self-edit); with
+            // cpt.distinct_rows each distinct row is kept once.
+            let distinct = config.bool("cpt.distinct_rows")
             var seen = Set<String>()
-            var byLoss: [LossOn: [TextExample]] = [:]
+            // Rows grouped by how they are encoded (loss on, EOS appended), each group in union order.
+            var byLoss: [String: (LossOn, Bool, [TextExample])] = [:]
             var records: [SampleRecord] = []
             func add(_ plan: InnerLoopPlan) {
-                for r in plan.rows where seen.insert("\(plan.lossOn)|\(r.prompt ?? "")|\(r.text)").inserted { byLoss[plan.lossOn, default: []].append(r) }
+                for r in plan.rows where !distinct || seen.insert("\(plan.lossOn)|\(plan.appendEOS)|\(r.prompt ?? "")|\(r.text)").inserted {
+                    byLoss["\(plan.lossOn)|\(plan.appendEOS)", default: (plan.lossOn, plan.appendEOS, [])].2.append(r)
+                }
             }
             for c in contexts {
                 if source == "context" {
@@ -119,10 +124,11 @@ extension ReSTEMEngine {
             }
             let maxLength = min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings)
             var rows: [EncodedExample] = []
-            for lossOn in LossOn.allCases { if let r = byLoss[lossOn] {
+            for key in byLoss.keys.sorted() {
+                let (lossOn, eos, r) = byLoss[key]!
                 rows += try Dataset.encode(r, tokenizer: tokenizer, lossOn: lossOn, maxLength: maxLength, eosID: policy.eosTokenIDs.first,
-                                           appendEOS: false, source: "cpt rows").0
-            } }
+                                           appendEOS: eos, source: "cpt rows").0
+            }
             if mpi.isRoot { log("cpt: \(rows.count) training rows from \(contexts.count) contexts (source \(source))") }
             let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
             let recipe = try FinetuneRecipe(config, prefix: "cpt", full: full, seed: Seeds.key([runSeed, 0xC97]), label: "continued pretraining")
@@ -140,6 +146,7 @@ extension ReSTEMEngine {
                 try metrics.writeRound(0, samples: records, sftSteps: steps, attributes: [
                     "seconds_sampling": times.sampling, "seconds_sft": times.sft, "seconds_comm": times.comm,
                     "seconds_wait": times.wait, "seconds_total": Self.now() - start, "rows": Double(rows.count),
+                    "row_tokens": Double(rows.reduce(0) { $0 + $1.ids.count }), "epochs": recipe.epochs,
                     "world_size": Double(mpi.size),
                 ])
                 log(String(format: "cpt: %d rows, %d steps, final loss %.4f, %.1f s", rows.count, steps.count, steps.last?.loss ?? .nan, Self.now() - start))

@@ -115,7 +115,7 @@ public final class ReSTEMEngine {
         let eos = policy.eosTokenIDs.first
         let (rows, _) = try Dataset.encode(plan.rows, tokenizer: tokenizer, lossOn: plan.lossOn,
                                            maxLength: min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings),
-                                           eosID: eos, appendEOS: false, source: contextID)
+                                           eosID: eos, appendEOS: plan.appendEOS, source: contextID)
         let trainer = try Trainer(model: policy, lora: lora, config: tc, workspace: trainWorkspace)
         var lastLoss = 0.0, tokens = 0
         if tc.epochs > 0 {

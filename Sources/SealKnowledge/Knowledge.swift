@@ -21,7 +21,9 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.self_edits_file", .string, .string(""), "Self-edits written elsewhere, per passage (a SEAL synthetic-data file: {title, context, completions}), e.g. gpt4_1_val.json; looked up by title and text."),
         ConfigKey("knowledge.prompt", .string, .string("implications"), "Self-edit prompt: implications, implications-long, implications-very-long, rewrite or self-qa (SEAL's texts)."),
         ConfigKey("knowledge.prompt_template", .string, .string(""), "Own self-edit prompt replacing knowledge.prompt: text with {title} and {context} ({{ and }} for literal braces)."),
-        ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence."),
+        ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence (SEAL's --split_newlines, its setting for every evaluation; self-QA completions are cut at each 'Question N:' instead). false: each '---' segment is one sequence (SEAL's CPT runs)."),
+        ConfigKey("knowledge.empty_self_edit", .string, .string("train"), "An empty (all-whitespace) self-edit: train (through the rule like any other: the passage alone with split_lines, as SEAL's naive arm), invalid (reward 0, recorded, never kept: SEAL's query_server drops empty completions) or context (the passage's text stands in for it: SEAL's continual_self_edits.py)."),
+        ConfigKey("knowledge.end_with_eos", .bool, .bool(false), "Each training sequence ends with an EOS target. SEAL pads every sequence to 2048 tokens with EOS and trains on the padding; its one informative target is the first EOS (where the text stops), which this keeps without the padding. The paper's knowledge jobs set it."),
         ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy)."),
         ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break)."),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer."),
@@ -31,7 +33,8 @@ public final class KnowledgeDomain: SelfEditDomain {
     let train: [Passage]
     let eval: [Passage]
     let byID: [String: Passage]
-    let splitLines: Bool
+    let rules: SelfEditRules
+    let endWithEOS: Bool
     let reward: String
     let answerTokens: Int
     let answerStop: String
@@ -54,7 +57,12 @@ public final class KnowledgeDomain: SelfEditDomain {
         train = try load("train", prefix: "train/")
         eval = try load("eval", prefix: "eval/")
         byID = Dictionary(uniqueKeysWithValues: (train + eval).map { ($0.id, $0) })
-        splitLines = config.bool("knowledge.split_lines")
+        let emptyName = config.string("knowledge.empty_self_edit")
+        guard let empty = EmptySelfEditPolicy(rawValue: emptyName) else {
+            throw KnowledgeDataError("knowledge.empty_self_edit must be \(EmptySelfEditPolicy.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(emptyName)')")
+        }
+        rules = SelfEditRules(splitLines: config.bool("knowledge.split_lines"), empty: empty)
+        endWithEOS = config.bool("knowledge.end_with_eos")
         reward = config.string("knowledge.reward")
         answerTokens = config.int("knowledge.answer_tokens")
         answerStop = config.string("knowledge.answer_stop")
@@ -97,8 +105,8 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     public func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan {
         let p = try passage(contextID)
-        let seqs = try KnowledgePrompts.sequences(selfEdit: selfEdit, title: p.title, context: p.context, splitLines: splitLines)
-        return InnerLoopPlan(rows: seqs.map { TextExample(text: $0) }, lossOn: .all)
+        let seqs = try rules.sequences(selfEdit: selfEdit, title: p.title, context: p.context)
+        return InnerLoopPlan(rows: seqs.map { TextExample(text: $0) }, lossOn: .all, appendEOS: endWithEOS)
     }
 
     public func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation {
@@ -149,7 +157,8 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     public func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan? {
         let p = try passage(contextID)
-        return InnerLoopPlan(rows: [TextExample(text: "\(p.title)\n\(p.context)")], lossOn: .all)
+        return InnerLoopPlan(rows: [TextExample(text: SelfEditRules.passageSequence(title: p.title, context: p.context))], lossOn: .all,
+                             appendEOS: endWithEOS)
     }
 
     public func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample {

@@ -101,23 +101,9 @@ public enum KnowledgePrompts {
         "Let's answer a question directly and concisely.\nQuestion: Topic: \(title)\n\(question)\nAnswer:"
     }
 
-    /// Self-edit → training sequences: split on `---`; with `splitLines` each non-empty line is its own sequence
-    /// (a leading preamble line is dropped when the next starts with "1."); each is "{title}\n{segment}"; the
-    /// passage itself is always one more sequence. Throws InvalidSelfEdit when the self-edit yields nothing.
+    /// Self-edit → training sequences by SEAL's rule (SelfEditRules); an empty self-edit goes through the rule
+    /// like any other (the passage alone when splitting lines), as SEAL's naive arm did.
     public static func sequences(selfEdit: String, title: String, context: String, splitLines: Bool) throws -> [String] {
-        var segments: [String] = []
-        for part in selfEdit.components(separatedBy: "---") {
-            let trimmed = part.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
-            if splitLines {
-                var lines = trimmed.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                if lines.count > 1, lines[1].hasPrefix("1."), !lines[0].hasPrefix("1.") { lines.removeFirst() }
-                segments += lines
-            } else {
-                segments.append(trimmed)
-            }
-        }
-        if segments.isEmpty { throw InvalidSelfEdit("self-edit yields no training sequence") }
-        return segments.map { "\(title)\n\($0)" } + ["\(title)\n\(context)"]
+        try SelfEditRules(splitLines: splitLines).sequences(selfEdit: selfEdit, title: title, context: context)
     }
 }

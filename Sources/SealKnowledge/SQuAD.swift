@@ -74,7 +74,7 @@ public enum KnowledgeData {
         if let s = any as? String { list = [s] } else if let a = any as? [Any], !a.isEmpty, a.allSatisfy({ $0 is String }) {
             list = a.map { $0 as! String }
         } else {
-            throw KnowledgeDataError("\(place): needs string 'question' and 'answer' (a string or a non-empty list of strings)")
+            throw KnowledgeDataError("\(place): 'answer' must be a string or a non-empty list of strings (\(found(any)))")
         }
         if list.contains(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
             throw KnowledgeDataError("\(place): empty gold answer")
@@ -84,23 +84,37 @@ public enum KnowledgeData {
         return list
     }
 
+    /// How a field's value reads in an error: "missing", or "found <its JSON, shortened>" (the entry's author sees
+    /// what is there instead of only what should be).
+    static func found(_ any: Any?) -> String {
+        guard let any else { return "missing" }
+        if any is NSNull { return "found null" }
+        guard let data = try? JSONSerialization.data(withJSONObject: [any], options: [.fragmentsAllowed]) else { return "found \(type(of: any))" }
+        var text = String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
+        if text.count > 40 { text = String(text.prefix(37)) + "..." }
+        return "found \(text)"
+    }
+
     public static func parseSEAL(_ root: Any, source path: String) throws -> [Passage] {
         guard let list = root as? [Any] else { throw KnowledgeDataError("\(path): expected a JSON list of passages") }
         return try list.enumerated().map { i, any in
-            guard let e = any as? [String: Any] else { throw KnowledgeDataError("\(path): entry \(i) is not an object") }
-            guard let title = e["title"] as? String else { throw KnowledgeDataError("\(path): entry \(i): missing string 'title'") }
-            guard let context = e["context"] as? String, !context.isEmpty else { throw KnowledgeDataError("\(path): entry \(i): missing or empty 'context'") }
-            guard let qs = e["questions"] as? [Any] else { throw KnowledgeDataError("\(path): entry \(i): missing list 'questions'") }
+            guard let e = any as? [String: Any] else { throw KnowledgeDataError("\(path): entry \(i) is not an object (\(found(any)))") }
+            guard let title = e["title"] as? String else { throw KnowledgeDataError("\(path): entry \(i): 'title' must be a string (\(found(e["title"])))") }
+            guard let context = e["context"] as? String else { throw KnowledgeDataError("\(path): entry \(i): 'context' must be a string (\(found(e["context"])))") }
+            if isBlank(context) { throw KnowledgeDataError("\(path): entry \(i): empty 'context'") }
+            guard let qs = e["questions"] as? [Any] else { throw KnowledgeDataError("\(path): entry \(i): 'questions' must be a list (\(found(e["questions"])))") }
             let questions = try qs.enumerated().map { j, q -> QuestionAnswer in
                 let place = "\(path): entry \(i) question \(j)"
-                guard let d = q as? [String: Any], let qq = d["question"] as? String else {
-                    throw KnowledgeDataError("\(place): needs string 'question' and 'answer'")
-                }
+                guard let d = q as? [String: Any] else { throw KnowledgeDataError("\(place): must be an object with string 'question' and 'answer' (\(found(q)))") }
+                guard let qq = d["question"] as? String else { throw KnowledgeDataError("\(place): 'question' must be a string (\(found(d["question"])))") }
+                if isBlank(qq) { throw KnowledgeDataError("\(place): empty question") }
                 return QuestionAnswer(question: qq, answers: try answers(d["answer"] ?? d["answers"], at: place))
             }
             return Passage(id: "p\(i)", title: title, context: context, questions: questions)
         }
     }
+
+    static func isBlank(_ s: String) -> Bool { s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
 
     public static func parseOfficial(_ root: Any, source path: String) throws -> [Passage] {
         guard let o = root as? [String: Any], let data = o["data"] as? [Any] else {
@@ -110,26 +124,28 @@ public enum KnowledgeData {
         for (a, articleAny) in data.enumerated() {
             let at = "\(path): data[\(a)]"
             guard let article = articleAny as? [String: Any] else { throw KnowledgeDataError("\(at) is not an object") }
-            guard let rawTitle = article["title"] as? String else { throw KnowledgeDataError("\(at): missing string 'title'") }
-            guard let paragraphs = article["paragraphs"] as? [Any] else { throw KnowledgeDataError("\(at): missing list 'paragraphs'") }
+            guard let rawTitle = article["title"] as? String else { throw KnowledgeDataError("\(at): 'title' must be a string (\(found(article["title"])))") }
+            guard let paragraphs = article["paragraphs"] as? [Any] else { throw KnowledgeDataError("\(at): 'paragraphs' must be a list (\(found(article["paragraphs"])))") }
             let title = rawTitle.replacingOccurrences(of: "_", with: " ")
             for (p, paragraphAny) in paragraphs.enumerated() {
                 let pp = "\(at).paragraphs[\(p)]"
                 guard let paragraph = paragraphAny as? [String: Any] else { throw KnowledgeDataError("\(pp) is not an object") }
-                guard let context = paragraph["context"] as? String, !context.isEmpty else { throw KnowledgeDataError("\(pp): missing or empty 'context'") }
-                guard let qas = paragraph["qas"] as? [Any] else { throw KnowledgeDataError("\(pp): missing list 'qas'") }
+                guard let context = paragraph["context"] as? String else { throw KnowledgeDataError("\(pp): 'context' must be a string (\(found(paragraph["context"])))") }
+                if isBlank(context) { throw KnowledgeDataError("\(pp): empty 'context'") }
+                guard let qas = paragraph["qas"] as? [Any] else { throw KnowledgeDataError("\(pp): 'qas' must be a list (\(found(paragraph["qas"])))") }
                 var questions: [QuestionAnswer] = []
                 for (q, qaAny) in qas.enumerated() {
                     let qp = "\(pp).qas[\(q)]"
                     guard let qa = qaAny as? [String: Any] else { throw KnowledgeDataError("\(qp) is not an object") }
-                    guard let question = qa["question"] as? String else { throw KnowledgeDataError("\(qp): missing string 'question'") }
+                    guard let question = qa["question"] as? String else { throw KnowledgeDataError("\(qp): 'question' must be a string (\(found(qa["question"])))") }
+                    if isBlank(question) { throw KnowledgeDataError("\(qp): empty question") }
                     if let impossible = qa["is_impossible"] as? Bool, impossible { continue }
                     guard let answerList = qa["answers"] as? [Any], !answerList.isEmpty else {
-                        throw KnowledgeDataError("\(qp): missing or empty list 'answers'")
+                        throw KnowledgeDataError("\(qp): 'answers' must be a non-empty list (\(found(qa["answers"])))")
                     }
                     let texts = try answerList.enumerated().map { k, ans -> String in
                         guard let d = ans as? [String: Any], let t = d["text"] as? String else {
-                            throw KnowledgeDataError("\(qp).answers[\(k)]: needs string 'text'")
+                            throw KnowledgeDataError("\(qp).answers[\(k)]: needs a string 'text' (\(found(ans)))")
                         }
                         return t
                     }
@@ -186,11 +202,14 @@ public struct SelfEditFile: Sendable {
         var entries: [Entry] = []
         var index: [String: Int] = [:]
         for (i, any) in list.enumerated() {
-            guard let e = any as? [String: Any] else { throw KnowledgeDataError("\(path): entry \(i) is not an object") }
-            guard let title = e["title"] as? String else { throw KnowledgeDataError("\(path): entry \(i): missing string 'title'") }
-            guard let context = e["context"] as? String else { throw KnowledgeDataError("\(path): entry \(i): missing string 'context'") }
-            guard let cs = e["completions"] as? [Any], cs.allSatisfy({ $0 is String }) else {
-                throw KnowledgeDataError("\(path): entry \(i): missing list of strings 'completions'")
+            guard let e = any as? [String: Any] else { throw KnowledgeDataError("\(path): entry \(i) is not an object (\(KnowledgeData.found(any)))") }
+            guard let title = e["title"] as? String else { throw KnowledgeDataError("\(path): entry \(i): 'title' must be a string (\(KnowledgeData.found(e["title"])))") }
+            guard let context = e["context"] as? String else { throw KnowledgeDataError("\(path): entry \(i): 'context' must be a string (\(KnowledgeData.found(e["context"])))") }
+            guard let cs = e["completions"] as? [Any] else {
+                throw KnowledgeDataError("\(path): entry \(i): 'completions' must be a list of strings (\(KnowledgeData.found(e["completions"])))")
+            }
+            if let j = cs.firstIndex(where: { !($0 is String) }) {
+                throw KnowledgeDataError("\(path): entry \(i) completion \(j) must be a string (\(KnowledgeData.found(cs[j])))")
             }
             let prompt = e["prompt"] as? String ?? ""
             let k = Self.key(title: title, context: context)

@@ -222,6 +222,58 @@ final class EngineCLITests: XCTestCase {
         }
     }
 
+    /// Self-edits written elsewhere for the evaluation passage: an empty one and two real ones sharing a line.
+    func externalSelfEdits(_ dir: URL) throws -> String {
+        let eval = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("eval.json"))) as! [[String: Any]]
+        var e = eval[0]
+        e["completions"] = ["  \n ", "Intro:\n1. The passage is short.\n2. It has a title.", "1. The passage is short."]
+        let f = dir.appendingPathComponent("edits.json")
+        try JSONSerialization.data(withJSONObject: [e]).write(to: f)
+        return f.path
+    }
+
+    /// An empty self-edit is data, never a failure: with knowledge.empty_self_edit = invalid it is recorded as
+    /// unusable and its questions go to the un-adapted model; with train it trains on the passage alone. Both runs
+    /// finish with every self-edit's answers recorded.
+    func testEmptySelfEditIsData() throws {
+        let (cfg, dir) = try setup()
+        let edits = try externalSelfEdits(dir)
+        let script = "import h5py,sys; e=h5py.File(sys.argv[1],'r')['evals']['external']; print(len(e['prediction']), sum(p.decode().startswith('[self-edit unusable: empty self-edit') for p in e['prediction'][()]))"
+        for (policy, unusable) in [("invalid", "6 2"), ("train", "6 0")] {
+            let out = dir.appendingPathComponent("empty-\(policy).h5").path
+            let r = try MPIRunner.run(ranks: 1, ["knowledge", "eval", "--config", cfg, "--out", out, "--set", "eval.arms=[\"external\"]",
+                                                 "--set", "knowledge.self_edits_file=\"\(edits)\"", "--set", "knowledge.empty_self_edit=\"\(policy)\""])
+            XCTAssertEqual(r.status, 0, "\(policy): \(r.err)")
+            // 3 self-edits x 2 questions; the empty self-edit's 2 answers are marked unusable under `invalid` only.
+            XCTAssertEqual(try h5py(script, out), unusable, policy)
+        }
+    }
+
+    /// CPT trains on the union of every self-edit's rows as SEAL's CPT.py does (the passage once per self-edit), or
+    /// on each distinct row once with cpt.distinct_rows.
+    func testCPTRowsFollowSEALsCPT() throws {
+        let (cfg, dir) = try setup()
+        let edits = try externalSelfEdits(dir)
+        // Rows: empty → passage; second → 2 lines + passage; third → 1 line + passage = 6 rows, 3 distinct.
+        // knowledge.end_with_eos adds one token (an EOS target) to every row.
+        var tokens: [String: Int] = [:]
+        for (distinct, eos, rows) in [(false, false, 6), (true, false, 3), (false, true, 6)] {
+            let out = dir.appendingPathComponent("cptrows-\(distinct)-\(eos).h5").path
+            let r = try MPIRunner.run(ranks: 1, ["knowledge", "train", "--config", cfg, "--out", out, "--set", "run.experiment=cpt",
+                                                 "--set", "cpt.source=external", "--set", "cpt.epochs=1", "--set", "eval.arms=[]",
+                                                 "--set", "knowledge.self_edits_file=\"\(edits)\"", "--set", "cpt.distinct_rows=\(distinct)",
+                                                 "--set", "knowledge.end_with_eos=\(eos)"])
+            XCTAssertEqual(r.status, 0, r.err)
+            XCTAssertTrue((r.out + r.err).contains("cpt: \(rows) training rows from 1 contexts"), "distinct_rows=\(distinct): " + r.out + r.err)
+            let attrs = try h5py("import h5py,sys; a=h5py.File(sys.argv[1],'r')['rounds']['round_000'].attrs; print(int(a['rows']), int(a['row_tokens']))", out)
+            let parts = attrs.split(separator: " ").map { Int($0)! }
+            XCTAssertEqual(parts[0], rows)
+            tokens["\(distinct)-\(eos)"] = parts[1]
+        }
+        XCTAssertEqual(tokens["false-true"]! - tokens["false-false"]!, 6, "one EOS per row")
+        XCTAssertGreaterThan(tokens["false-false"]!, tokens["true-false"]!)
+    }
+
     /// Every shipped job config resolves (every key known, every data file found): run with a model path that does
     /// not exist, each must get as far as loading the model.
     func testShippedJobConfigsResolve() throws {

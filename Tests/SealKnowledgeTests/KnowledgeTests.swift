@@ -44,9 +44,8 @@ final class KnowledgeTests: XCTestCase {
         XCTAssertEqual(seqs, ["T\n1. A is B.", "T\n2. C is D.", "T\nE is F.", "T\nctx"])
         let whole = try KnowledgePrompts.sequences(selfEdit: edit, title: "T", context: "ctx", splitLines: false)
         XCTAssertEqual(whole, ["T\nHere are the implications:\n1. A is B.\n2. C is D.", "T\nE is F.", "T\nctx"])
-        XCTAssertThrowsError(try KnowledgePrompts.sequences(selfEdit: " \n---\n ", title: "T", context: "c", splitLines: true)) { e in
-            XCTAssertTrue(e is InvalidSelfEdit)
-        }
+        // An empty self-edit goes through the rule like any other (SEAL's naive arm): the passage alone.
+        XCTAssertEqual(try KnowledgePrompts.sequences(selfEdit: " \n ", title: "T", context: "c", splitLines: true), ["T\nc"])
     }
 
     func write(_ text: String) throws -> String {
@@ -79,6 +78,37 @@ final class KnowledgeTests: XCTestCase {
         try fails(#"{"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [{"question": "q", "answers": [{"text": ""}]}]}]}]}"#,
                   ["data[0].paragraphs[0].qas[0].answers", "empty gold"])
         XCTAssertThrowsError(try KnowledgeData.load("/nonexistent/squad.json")) { XCTAssertTrue("\($0)".contains("/nonexistent/squad.json")) }
+        // Wrong types say what was found; blank questions and contexts are errors too.
+        try fails(#"[{"title": "A", "context": 7, "questions": []}]"#, ["entry 0", "'context' must be a string", "found 7"])
+        try fails(#"[{"title": "A", "context": "   ", "questions": []}]"#, ["entry 0", "empty 'context'"])
+        try fails(#"[{"title": "A", "context": "x", "questions": {"q": 1}}]"#, ["entry 0", "'questions' must be a list", "found {"])
+        try fails(#"[{"title": "A", "context": "x", "questions": ["why?"]}]"#, ["entry 0 question 0", "must be an object", "found \"why?\""])
+        try fails(#"[{"title": "A", "context": "x", "questions": [{"question": " ", "answer": "a"}]}]"#, ["entry 0 question 0", "empty question"])
+        try fails(#"[{"title": "A", "context": "x", "questions": [{"question": "q?", "answer": []}]}]"#, ["entry 0 question 0", "'answer'", "found []"])
+        try fails(#"[{"title": "A", "context": "x", "questions": [{"question": "q?", "answer": ["a", ""]}]}]"#, ["entry 0 question 0", "empty gold"])
+        try fails(#"[{"title": "A", "context": "x", "questions": [{"question": "q?", "answer": "a"}]}, null]"#, ["entry 1 is not an object", "found null"])
+        try fails(#"{"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [{"question": "", "answers": [{"text": "a"}]}]}]}]}"#,
+                  ["data[0].paragraphs[0].qas[0]", "empty question"])
+        try fails(#"{"data": [{"title": "A", "paragraphs": [{"context": "c", "qas": [{"question": "q", "answers": [{"text": 4}]}]}]}]}"#,
+                  ["data[0].paragraphs[0].qas[0].answers[0]", "found {\"text\":4}"])
+    }
+
+    /// A self-edit file (SEAL's synthetic-data schema) with missing fields or wrong types: errors name the entry
+    /// and the completion.
+    func testBadSelfEditFile() throws {
+        func fails(_ json: String, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+            let f = try write(json)
+            XCTAssertThrowsError(try SelfEditFile(path: f), file: file, line: line) { e in
+                for p in parts + [f] { XCTAssertTrue("\(e)".contains(p), "'\(e)' lacks '\(p)'", file: file, line: line) }
+            }
+        }
+        try fails(#"[{"title": "A", "context": "x", "completions": ["ok", 3]}]"#, ["entry 0 completion 1", "must be a string", "found 3"])
+        try fails(#"[{"title": "A", "context": "x", "completion": "ok"}]"#, ["entry 0", "'completions' must be a list", "missing"])
+        try fails(#"[{"title": "A", "context": "x", "completions": []}, {"title": "B", "completions": []}]"#, ["entry 1", "'context'", "missing"])
+        try fails(#"[{"title": "A", "context": "x", "completions": []}, {"title": "A", "context": "x", "completions": []}]"#, ["entry 1", "appears twice"])
+        try fails(#"{"title": "A"}"#, ["expected a JSON list"])
+        // Empty completions are data (naive_val.json holds nothing else), not an error.
+        XCTAssertEqual(try SelfEditFile(path: try write(#"[{"title": "A", "context": "x", "completions": ["", " "]}]"#)).entries[0].completions, ["", " "])
     }
 
     /// The official layout: several answers per question kept (repeats removed, first = SEAL's), underscores in
@@ -214,7 +244,7 @@ final class KnowledgeTests: XCTestCase {
         XCTAssertEqual(train.entries.count, 100)
         XCTAssertEqual(train.entries[0].completions.count, 10)
         let bad = try write(#"[{"title": "A", "context": "x", "completions": [1]}]"#)
-        XCTAssertThrowsError(try SelfEditFile(path: bad)) { XCTAssertTrue("\($0)".contains("entry 0") && "\($0)".contains("completions")) }
+        XCTAssertThrowsError(try SelfEditFile(path: bad)) { XCTAssertTrue("\($0)".contains("entry 0") && "\($0)".contains("completion 0")) }
     }
 
     /// The domain selects SEAL's evaluation set from config keys, and gives each passage its file index as id.
