@@ -3,6 +3,8 @@
 # the spread the toy-world table is read against. Each seed changes the self-edits sampled, the LoRA inits and the
 # ReSTEM data order; the model and the people are the same.
 # Usage: scripts/toyworld/seeds.sh [SEEDS...]    (default: 0 1 2; RANKS=2; OUT=runs/seeds; extra seal args in SEAL_ARGS)
+# A seed whose file exists resumes it (a finished one is kept); a file written by another configuration or seal
+# version with new keys is an error, as for any run: pick a new OUT.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SEEDS=${*:-0 1 2}
