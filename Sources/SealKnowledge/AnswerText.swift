@@ -164,6 +164,39 @@ public enum AnswerText {
         return prefixMatch(Array(a.utf8), Array(b.utf8))
     }
 
+    /// Common English suffixes, longest first: `stem` removes the first that leaves at least 3 letters.
+    static let suffixes: [[UInt32]] = ["ically", "ations", "ation", "ities", "ments", "ingly", "ness", "ment", "ings", "edly", "ical",
+                                       "ity", "ing", "ies", "ers", "ive", "ous", "ed", "es", "er", "ly", "al", "ic", "s", "e", "y"]
+        .map { $0.unicodeScalars.map(\.value) }
+
+    /// A crude stem of a word (Unicode scalar values): one common suffix off, then a doubled final consonant
+    /// undone ("symbolically" → "symbol", "symbols" → "symbol", "planned" → "plan"); words of 3 letters or
+    /// fewer as they are.
+    public static func stem(_ w: [UInt32]) -> [UInt32] {
+        guard w.count > 3 else { return w }
+        var s = w
+        for suffix in suffixes where s.count - suffix.count >= 3 && s.suffix(suffix.count).elementsEqual(suffix) {
+            s.removeLast(suffix.count)
+            break
+        }
+        if s.count >= 2, s[s.count - 1] == s[s.count - 2], !"lsz".unicodeScalars.contains(where: { $0.value == s[s.count - 1] }) { s.removeLast() }
+        return s
+    }
+
+    /// Levenshtein distance between two scalar sequences; more than `atMost` (without computing it) when their
+    /// lengths differ by more than 3.
+    public static func editDistance(_ a: [UInt32], _ b: [UInt32], atMost: Int) -> Int {
+        if abs(a.count - b.count) > 3 { return max(atMost + 1, abs(a.count - b.count)) }
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)) }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+
     static func prefixMatch(_ x: [UInt8], _ y: [UInt8]) -> Bool {
         let n = min(x.count, y.count)
         if n < 4 { return false }

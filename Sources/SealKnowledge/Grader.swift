@@ -38,8 +38,12 @@ public protocol AnswerGrading: AnyObject {
 /// has (all of them, and the ones the question does not already give away), whether it has them adjacent and in
 /// order, character-trigram similarity of its best window (morphology), numbers, names the answer brings that
 /// neither question nor gold mentions (often the wrong answer), signs that it rambles on into another question,
-/// and its length. Ten features: more (runs, first-line variants, stop-word variants, squares and interactions)
-/// moved cross-validated agreement by less than its noise (±0.1 point), so they are left out.
+/// and its length. The new part of the gold is matched loosely (suffixes, small misspellings, any one of the
+/// gold's alternatives), which alone moved agreement by about +0.2 point (fixing 35 cross-validated answers for
+/// 15). Ten features: more (runs, first-line variants, stop-word variants, squares and interactions, and —
+/// measured on the fit split — negation and coordination next to the gold, question type, hedges, "no
+/// information" replies, number conflicts and tolerance, name recall, echo-aware recall) moved cross-validated
+/// agreement by less than its noise (±0.2 point), so they are left out.
 /// Names are stable: fitted weights are stored by position in `names`.
 public struct AnswerFeatures {
     public static let names = [
@@ -58,11 +62,26 @@ public struct AnswerFeatures {
         let text: String
         let bytes: [UInt8]
         let isNumber: Bool
-        init(_ t: String) { text = t; bytes = Array(t.utf8); isNumber = AnswerText.isNumber(t) }
+        let scalars: [UInt32]
+        let stem: [UInt32]
+        init(_ t: String) {
+            text = t; bytes = Array(t.utf8); isNumber = AnswerText.isNumber(t)
+            scalars = t.unicodeScalars.map(\.value)
+            stem = isNumber ? scalars : AnswerText.stem(scalars)
+        }
         func matches(_ o: Tok) -> Bool {
             if bytes == o.bytes { return true }
             if isNumber || o.isNumber { return false }
             return AnswerText.prefixMatch(bytes, o.bytes)
+        }
+        /// `matches`, or the same stem ("symbolically" / "symbols"), or (words of 5 letters or more) a spelling
+        /// within one edit per 5 letters ("Tsakhiagin" / "Tsakhiagian").
+        func matchesLoosely(_ o: Tok) -> Bool {
+            if matches(o) { return true }
+            if isNumber || o.isNumber { return false }
+            if stem == o.stem { return true }
+            let n = min(scalars.count, o.scalars.count)
+            return n >= 5 && AnswerText.editDistance(scalars, o.scalars, atMost: max(1, n / 5)) <= max(1, n / 5)
         }
     }
 
@@ -83,7 +102,16 @@ public struct AnswerFeatures {
         var f = [Double](repeating: 0, count: names.count)
         f[0] = contains(ps, gs) ? 1 : 0
         f[1] = recall(P, G)
-        f[2] = recall(P, Gn)
+        // The new part of the gold, matched loosely, and of its best alternative when it offers several
+        // ("breast milk or colostrum", "probabilistic (or Monte Carlo)"): any one of them conveys it.
+        f[2] = alternatives(gold).map { alt -> Double in
+            let A = alt == gold ? G : AnswerText.tokens(alt).map(Tok.init)
+            var Ac = A.filter { !stopWords.contains($0.text) }
+            if Ac.isEmpty { Ac = A }
+            var An = Ac.filter { !Q.contains($0.text) }
+            if An.isEmpty { An = Ac }
+            return recall(P, An, loosely: true)
+        }.max() ?? 0
         f[3] = goldNumbers.isEmpty ? 0 : 1
         f[4] = !goldNumbers.isEmpty && goldNumbers.allSatisfy(predNumbers.contains) ? 1 : 0
         f[5] = Double(Gn.count) / Double(max(1, G.count))
@@ -101,15 +129,38 @@ public struct AnswerFeatures {
         return false
     }
 
-    /// Fraction of the gold's tokens matched by distinct answer tokens (`AnswerText.tokensMatch`).
-    static func recall(_ p: [Tok], _ g: [Tok]) -> Double {
+    /// Fraction of the gold's tokens matched by distinct answer tokens (`AnswerText.tokensMatch`; loosely:
+    /// `Tok.matchesLoosely`).
+    static func recall(_ p: [Tok], _ g: [Tok], loosely: Bool = false) -> Double {
         guard !g.isEmpty else { return 0 }
         var used = [Bool](repeating: false, count: p.count)
         var hit = 0
         for w in g {
-            if let j = p.indices.first(where: { !used[$0] && w.matches(p[$0]) }) { used[j] = true; hit += 1 }
+            if let j = p.indices.first(where: { !used[$0] && (loosely ? w.matchesLoosely(p[$0]) : w.matches(p[$0])) }) { used[j] = true; hit += 1 }
         }
         return Double(hit) / Double(g.count)
+    }
+
+    static let parenthesised = try! NSRegularExpression(pattern: #"\([^)]*\)"#)
+    static let alternativeSeparator = try! NSRegularExpression(pattern: #"\s+or\s+|;|/"#)
+
+    /// The gold, then the gold without its parenthesised asides, then its parts when "or", ";" or "/" divides it
+    /// into alternatives (each part alone answers the question as well as the whole).
+    public static func alternatives(_ g: String) -> [String] {
+        var alts = [g]
+        let ns = g as NSString, whole = NSRange(location: 0, length: ns.length)
+        let bare = parenthesised.stringByReplacingMatches(in: g, range: whole, withTemplate: " ").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !bare.isEmpty && bare != g { alts.append(bare) }
+        var parts: [String] = [], start = 0
+        for m in alternativeSeparator.matches(in: g, range: whole) {
+            parts.append(ns.substring(with: NSRange(location: start, length: m.range.location - start)))
+            start = m.range.location + m.range.length
+        }
+        if !parts.isEmpty {
+            parts.append(ns.substring(from: start))
+            alts += parts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        }
+        return alts
     }
 
     /// Character trigrams of tokens joined by spaces with a space at each end, packed three scalars to a key.
@@ -263,9 +314,9 @@ public final class LocalGrader: AnswerGrading {
     /// Fitted by `seal knowledge grade --verdicts ../shared/.../query_server --fit` on the calibration split only
     /// (passages whose hash puts them outside the held-out third); `LocalGraderTests` refits and compares.
     public static let calibrated = GraderModel(
-        weights: [1.0285524441320746, 0.97011072538010168, 1.5177727874247897, -0.6967015410327384, 0.98712630171482041,
-                  0.16114001002461689, 1.7212585739565927, -0.77220483094832448, -0.49462308606331079, 0.061696142792221444],
-        bias: -2.7605315586259738, threshold: 0.38495905937215541)
+        weights: [1.049998710617444, 0.92564517672444901, 1.646261488247031, -0.68296553712284036, 0.93932422056792708,
+                  0.1710996848639966, 1.6304263401930081, -0.77906781354152488, -0.48332917435854367, 0.054762300368207006],
+        bias: -2.7697295919612324, threshold: 0.38736422272804572)
 }
 
 /// The plain SQuAD-style rule, for comparison and for runs that want a transparent one: correct when the

@@ -50,6 +50,19 @@ final class LocalGraderTests: XCTestCase {
         XCTAssertFalse(AnswerText.tokensMatch("cat", "cats"))
         XCTAssertFalse(AnswerText.tokensMatch("1830", "1831"))
         XCTAssertFalse(AnswerText.tokensMatch("national", "natural"))
+        // Loose matching of the gold's new part: suffixes, small misspellings, any one alternative of the gold.
+        func stem(_ w: String) -> String { String(String.UnicodeScalarView(AnswerText.stem(w.unicodeScalars.map(\.value)).compactMap(Unicode.Scalar.init))) }
+        XCTAssertEqual(stem("symbolically"), "symbol")
+        XCTAssertEqual(stem("symbols"), "symbol")
+        XCTAssertEqual(stem("planned"), "plan")
+        XCTAssertEqual(stem("cat"), "cat")
+        XCTAssertEqual(AnswerText.editDistance(Array("tsakhiagin".unicodeScalars.map(\.value)), Array("tsakhiagian".unicodeScalars.map(\.value)), atMost: 2), 1)
+        XCTAssertEqual(AnswerFeatures.alternatives("probabilistic (or \"Monte Carlo\")"), ["probabilistic (or \"Monte Carlo\")", "probabilistic"])
+        XCTAssertEqual(AnswerFeatures.alternatives("Breast milk or colostrum"), ["Breast milk or colostrum", "Breast milk", "colostrum"])
+        XCTAssertEqual(AnswerFeatures.alternatives("Otrar"), ["Otrar"])
+        let fullRecallNew = AnswerFeatures.compute(question: "What do infants get antibodies through?", gold: "Breast milk or colostrum",
+                                                   prediction: "Through breast milk.")[2]
+        XCTAssertEqual(fullRecallNew, 1)
         XCTAssertTrue(AnswerText.isNumber("3.5") && !AnswerText.isNumber("3.") && !AnswerText.isNumber("a1"))
     }
 
@@ -94,7 +107,7 @@ final class LocalGraderTests: XCTestCase {
 
     /// Agreement with GPT-4.1 and bias (grader accuracy minus GPT-4.1's on the same answers) on the held-out third
     /// of the passages, overall and per source file. Measured when the weights were fitted: held-out agreement
-    /// 86.70 %, bias −0.41 points (calibration 88.34 %); per file on held-out rows 83.6–91.6 %, bias −4.5 to +6.6
+    /// 86.87 %, bias −0.31 points (calibration 88.55 %); per file on held-out rows 83.6–91.6 %, bias −4.2 to +6.6
     /// points. Thresholds are those minus a margin.
     func testHeldOutAgreementWithGPT41() throws {
         let (records, _) = try Calibration.load()
