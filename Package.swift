@@ -53,10 +53,10 @@ let package = Package(
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
         .target(name: "SealTestSupport", path: "Tests/SealTestSupport"),
-        .testTarget(name: "SealModelTests", dependencies: ["SealModel", "SealTokenizer", "SealTestSupport"]),
+        .testTarget(name: "SealModelTests", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealTestSupport"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
         .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
-        .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
         .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
         .testTarget(name: "SealToyWorldTests", dependencies: ["SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer", "SealTrain", "SealEngine"]),

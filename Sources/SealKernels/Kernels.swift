@@ -47,6 +47,31 @@ public func sgemm(transA: Bool = false, transB: Bool = false, M: Int, N: Int, K:
                 Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
 }
 
+/// Products with few rows (decode steps of a batch, short training rows): `C[M, N] (+)= A[M, K] · W[N, K]ᵀ` by
+/// seal's own kernel (seal_gemm.h says why), weight rows split between threads in whole tiles.
+public enum SkinnyGEMM {
+    /// Up to this many rows the kernel beats OpenBLAS here (measured at 1 thread, Qwen2.5-0.5B shapes: 1.2–1.6×
+    /// at 40–46 rows, even at ~128).
+    public static let maxRows = 64
+    /// AVX-512 present; otherwise BLAS does all products. `SEAL_SKINNY_GEMM=0` turns the kernel off (for
+    /// benchmarks beside OpenBLAS).
+    public static let available: Bool = seal_gemm_nt_available() != 0 && getenv("SEAL_SKINNY_GEMM").map { String(cString: $0) != "0" } ?? true
+
+    public static func multiply(_ C: FloatPtr, ldc: Int, _ A: ConstFloatPtr, lda: Int, _ W: ConstFloatPtr, ldw: Int,
+                                M: Int, N: Int, K: Int, accumulate: Bool) {
+        let t0 = KernelStats.enabled ? KernelStats.now() : 0
+        let tile = seal_gemm_nt_tile_rows()
+        let tiles = (N + tile - 1) / tile
+        Parallel.chunks(tiles, costPerItem: M * K * tile) { s, e in
+            seal_gemm_nt(C, ldc, A, lda, W, ldw, M, K, s * tile, min(e * tile, N), accumulate ? 1 : 0)
+        }
+        if KernelStats.enabled {
+            KernelStats.gemmSeconds += KernelStats.now() - t0
+            KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
+        }
+    }
+}
+
 /// Linear layer as HF stores it: out[N, outDim] = inp[N, inDim] · weight[outDim, inDim]ᵀ + bias[outDim].
 /// With `accumulate` the product is added to what `out` holds (the residual stream), bias included.
 public func linearForward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: ConstFloatPtr, _ bias: ConstFloatPtr?,
@@ -64,6 +89,10 @@ public func linearForward(_ out: FloatPtr, _ inp: ConstFloatPtr, _ weight: Const
         // One row (single-stream decoding): a matrix-vector product, which OpenBLAS streams through the weights
         // at memory bandwidth; its sgemm path for M = 1 packs the weights first.
         cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(outDim), Int32(inDim), 1, weight, Int32(inDim), inp, 1, beta, out, 1)
+        return
+    }
+    if N <= SkinnyGEMM.maxRows && SkinnyGEMM.available {
+        SkinnyGEMM.multiply(out, ldc: outDim, inp, lda: inDim, weight, ldw: inDim, M: N, N: outDim, K: inDim, accumulate: beta != 0)
         return
     }
     sgemm(transB: true, M: N, N: outDim, K: inDim, A: inp, lda: inDim, B: weight, ldb: inDim,

@@ -1,0 +1,115 @@
+// Matrix products with few rows: C[M, n] (+)= A[M, K] · W[n, K]ᵀ for a range of weight rows n, M small (a decode
+// step of a batch of sequences, a short training row). See seal_gemm.h for why this exists beside OpenBLAS.
+#include "seal_gemm.h"
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#define SEAL_AVX512 __attribute__((target("avx512f")))
+
+enum { MR = 4, NR = 6 };
+
+// One tile: rows m < mr (≤ MR) of A against weight rows j < nr (≤ NR), over k in [k0, k1). Each output is the sum
+// of 16 lane-wise partial sums accumulated in k order, then reduced by one fixed tree (_mm512_reduce_add_ps): the
+// arithmetic of an output does not depend on the tile, M, or the thread it falls in, so a row's result is the same
+// bits whatever batch it is computed in. `pf`, when given, is the next tile's weights: touched one cache line per
+// weight row and k step so that they are in L2 when that tile starts (the weights stream from memory once).
+SEAL_AVX512
+static inline void seal_nt_tile(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                                int mr, int nr, long k0, long k1, int add, const float *pf) {
+    __m512 acc[MR][NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();
+    long k = k0;
+    if (mr == MR && nr == NR) {
+        for (; k + 16 <= k1; k += 16) {
+            __m512 w[NR];
+            for (int j = 0; j < NR; j++) w[j] = _mm512_loadu_ps(W + j * ldw + k);
+            if (pf)
+                for (int j = 0; j < NR; j++) _mm_prefetch((const char *)(pf + j * ldw + k), _MM_HINT_T1);
+            for (int i = 0; i < MR; i++) {
+                __m512 a = _mm512_loadu_ps(A + i * lda + k);
+                for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(a, w[j], acc[i][j]);
+            }
+        }
+    } else {
+        for (; k + 16 <= k1; k += 16) {
+            __m512 w[NR];
+            for (int j = 0; j < NR; j++) w[j] = j < nr ? _mm512_loadu_ps(W + j * ldw + k) : _mm512_setzero_ps();
+            for (int i = 0; i < MR; i++) {
+                if (i >= mr) break;
+                __m512 a = _mm512_loadu_ps(A + i * lda + k);
+                for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(a, w[j], acc[i][j]);
+            }
+        }
+    }
+    if (k < k1) {
+        __mmask16 mask = (__mmask16)((1u << (k1 - k)) - 1);
+        __m512 w[NR];
+        for (int j = 0; j < NR; j++) w[j] = j < nr ? _mm512_maskz_loadu_ps(mask, W + j * ldw + k) : _mm512_setzero_ps();
+        for (int i = 0; i < MR; i++) {
+            if (i >= mr) break;
+            __m512 a = _mm512_maskz_loadu_ps(mask, A + i * lda + k);
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(a, w[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < mr; i++)
+        for (int j = 0; j < nr; j++) {
+            float s = _mm512_reduce_add_ps(acc[i][j]);
+            C[i * ldc + j] = add ? C[i * ldc + j] + s : s;
+        }
+}
+
+SEAL_AVX512
+static void seal_gemm_nt_avx512(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                                long M, long K, long n0, long n1, int accumulate) {
+    // K in blocks of at most ~1024 so that a tile's weights (NR rows × block) stay in L1 while every row block of
+    // A passes over them; blocks are equal and a multiple of 16, so that only the last has a masked tail.
+    long blocks = (K + 1023) / 1024;
+    long kc = ((K + blocks - 1) / blocks + 15) / 16 * 16;
+    for (long n = n0; n < n1; n += NR) {
+        int nr = (int)(n1 - n < NR ? n1 - n : NR);
+        const float *next = (n + NR < n1) ? W + (n + NR) * ldw : 0;
+        for (long k0 = 0; k0 < K; k0 += kc) {
+            long k1 = k0 + kc < K ? k0 + kc : K;
+            int add = accumulate || k0 > 0;
+            for (long m = 0; m < M; m += MR) {
+                int mr = (int)(M - m < MR ? M - m : MR);
+                const float *pf = (m == 0 && nr == NR && next && n + 2 * NR <= n1) ? next : 0;
+                seal_nt_tile(C + m * ldc + n, ldc, A + m * lda, lda, W + n * ldw, ldw, mr, nr, k0, k1, add, pf);
+            }
+        }
+    }
+}
+
+int seal_gemm_nt_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                  long M, long K, long n0, long n1, int accumulate) {
+    seal_gemm_nt_avx512(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
+}
+
+long seal_gemm_nt_tile_rows(void) { return NR; }
+
+#else
+
+int seal_gemm_nt_available(void) { return 0; }
+
+// Portable reference: the caller uses BLAS where seal_gemm_nt_available() is 0, so this only keeps the symbol
+// defined (and correct) on other architectures.
+void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                  long M, long K, long n0, long n1, int accumulate) {
+    for (long m = 0; m < M; m++)
+        for (long n = n0; n < n1; n++) {
+            float s = 0;
+            for (long k = 0; k < K; k++) s += A[m * lda + k] * W[n * ldw + k];
+            C[m * ldc + n] = accumulate ? C[m * ldc + n] + s : s;
+        }
+}
+
+long seal_gemm_nt_tile_rows(void) { return 6; }
+
+#endif

@@ -1,0 +1,25 @@
+// A matrix product for few rows, beside OpenBLAS.
+//
+// Why: a decode step of a batch of sequences (or a short training row) multiplies M ≈ 1–64 rows of activations by
+// every weight matrix. OpenBLAS's sgemm packs the weight matrix into its panel layout on every call; with so few
+// rows to reuse each packed panel that copy costs ~40 % of the call (measured with perf: sgemm_incopy 17 % vs
+// sgemm_kernel 26 % of a batched-sampling run), and its products run at about a third of the sgemm ceiling.
+// This kernel reads the weights where they lie (row-major, as HF stores them) once, in tiles of 6 weight rows
+// kept in L1 while all the rows of A pass over them (dot products along K, 16 lanes at a time), and prefetches the
+// next tile while it works. x86-64 with AVX-512 only; elsewhere `seal_gemm_nt_available` is 0 and callers use BLAS.
+#ifndef SEAL_GEMM_H
+#define SEAL_GEMM_H
+
+/// 1 when seal_gemm_nt runs its AVX-512 kernel on this CPU.
+int seal_gemm_nt_available(void);
+
+/// C[m, n] = (accumulate ? C[m, n] : 0) + Σ_k A[m, k] · W[n, k], for m < M and n in [n0, n1).
+/// A: [M, K] row stride lda; W: [N, K] row stride ldw; C: [M, N] row stride ldc. Disjoint n ranges may run on
+/// different threads; every output is computed by the same arithmetic whatever the range, M or thread.
+void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                  long M, long K, long n0, long n1, int accumulate);
+
+/// The weight rows of one tile: split n ranges between threads at multiples of this.
+long seal_gemm_nt_tile_rows(void);
+
+#endif
