@@ -241,13 +241,23 @@ float seal_stream_sum(const float *x, long n) {
 // q[hd], k and v rows of stride ldkv, scratch[Lk]. No BLAS call: a decoding step has one of these per (sequence,
 // head), thousands per step, each too small to pay for a BLAS call.
 SEAL_MULTIVERSION
-void seal_attention_row(float *out, const float *q, const float *k, const float *v, long Lk, long hd, long ldkv,
-                        float scale, float *scratch) {
+static void seal_attention_row_generic(float *out, const float *q, const float *k, const float *v, long Lk, long hd,
+                                       long ldkv, float scale, float *scratch) {
     float m = -INFINITY;
     for (long j = 0; j < Lk; j++) {
         const float *kj = k + j * ldkv;
-        float s = 0;
-        for (long d = 0; d < hd; d++) s += q[d] * kj[d];
+        // q·k in 16 lane-wise partial sums, then a fixed halving tree: the compiler keeps the lanes in one vector
+        // register. A plain `s += q[d] * k[d]` loop stays scalar (the compiler may not reorder a float sum) and
+        // was a chain of hd dependent adds per key: 14 % of a batched-sampling run.
+        float part[16] = {0};
+        long d = 0;
+        for (; d + 16 <= hd; d += 16)
+            for (int l = 0; l < 16; l++) part[l] += q[d + l] * kj[d + l];
+        for (int l = 0; d + l < hd; l++) part[l] += q[d + l] * kj[d + l];
+        for (int l = 0; l < 8; l++) part[l] += part[l + 8];
+        for (int l = 0; l < 4; l++) part[l] += part[l + 4];
+        for (int l = 0; l < 2; l++) part[l] += part[l + 2];
+        float s = part[0] + part[1];
         s *= scale;
         scratch[j] = s;
         m = s > m ? s : m;
@@ -262,4 +272,71 @@ void seal_attention_row(float *out, const float *q, const float *k, const float 
         const float *vj = v + j * ldkv;
         for (long d = 0; d < hd; d++) out[d] += p * vj[d];
     }
+}
+
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+
+// The decode attention of one query row with the head's vectors in registers: NV = hd / 16 vectors of q, of the
+// output accumulator, and per key one product q·k reduced by one fixed tree. `always_inline` with a constant NV
+// (4 and 8: head sizes 64 and 128) lets the compiler unroll and keep everything in registers.
+__attribute__((target("avx512f"), always_inline))
+static inline void seal_attention_row_nv(int NV, float *out, const float *q, const float *k, const float *v, long Lk,
+                                         long ldkv, float scale, float *scratch) {
+    __m512 qv[16], o[16];
+    for (int i = 0; i < NV; i++) { qv[i] = _mm512_loadu_ps(q + 16 * i); o[i] = _mm512_setzero_ps(); }
+    float m = -INFINITY;
+    for (long j = 0; j < Lk; j++) {
+        const float *kj = k + j * ldkv;
+        __m512 acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kj));
+        for (int i = 1; i < NV; i++) acc = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kj + 16 * i), acc);
+        float sc = _mm512_reduce_add_ps(acc) * scale;
+        scratch[j] = sc;
+        m = sc > m ? sc : m;
+    }
+    for (long j = 0; j < Lk; j++) scratch[j] -= m;
+    seal_exp(scratch, scratch, Lk);
+    __m512 vsum = _mm512_setzero_ps();
+    long j = 0;
+    for (; j + 16 <= Lk; j += 16) vsum = _mm512_add_ps(vsum, _mm512_loadu_ps(scratch + j));
+    if (j < Lk) vsum = _mm512_add_ps(vsum, _mm512_maskz_loadu_ps((__mmask16)((1u << (Lk - j)) - 1), scratch + j));
+    float inv = 1.0f / _mm512_reduce_add_ps(vsum);
+    for (j = 0; j < Lk; j++) {
+        float p = scratch[j] * inv;
+        if (p < FLT_MIN) continue;  // no denormal operands (see seal_softmax_causal)
+        __m512 pb = _mm512_set1_ps(p);
+        const float *vj = v + j * ldkv;
+        for (int i = 0; i < NV; i++) o[i] = _mm512_fmadd_ps(pb, _mm512_loadu_ps(vj + 16 * i), o[i]);
+    }
+    for (int i = 0; i < NV; i++) _mm512_storeu_ps(out + 16 * i, o[i]);
+}
+
+__attribute__((target("avx512f")))
+static void seal_attention_row_avx512_64(float *out, const float *q, const float *k, const float *v, long Lk, long ldkv,
+                                         float scale, float *scratch) {
+    seal_attention_row_nv(4, out, q, k, v, Lk, ldkv, scale, scratch);
+}
+
+__attribute__((target("avx512f")))
+static void seal_attention_row_avx512_128(float *out, const float *q, const float *k, const float *v, long Lk, long ldkv,
+                                          float scale, float *scratch) {
+    seal_attention_row_nv(8, out, q, k, v, Lk, ldkv, scale, scratch);
+}
+
+static int seal_has_avx512(void) {
+    static int known = -1;
+    if (known < 0) { __builtin_cpu_init(); known = __builtin_cpu_supports("avx512f") ? 1 : 0; }
+    return known;
+}
+#endif
+
+void seal_attention_row(float *out, const float *q, const float *k, const float *v, long Lk, long hd, long ldkv,
+                        float scale, float *scratch) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    if (Lk > 0 && seal_has_avx512()) {
+        if (hd == 64) { seal_attention_row_avx512_64(out, q, k, v, Lk, ldkv, scale, scratch); return; }
+        if (hd == 128) { seal_attention_row_avx512_128(out, q, k, v, Lk, ldkv, scale, scratch); return; }
+    }
+#endif
+    seal_attention_row_generic(out, q, k, v, Lk, hd, ldkv, scale, scratch);
 }
