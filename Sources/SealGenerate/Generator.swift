@@ -87,6 +87,7 @@ public final class Generator: @unchecked Sendable {
         var active = [Active?](repeating: nil, count: slots)
         var done: [Completion] = []
         var sampler = Sampler()
+        var samplers = [Sampler](repeating: Sampler(), count: max(1, Parallel.threads))
         // Constrained samples: the allowed ids of the current step (reused), and EOS ids in a fixed order.
         var allowed: [Int32] = []
         allowed.reserveCapacity(1024)
@@ -124,7 +125,26 @@ public final class Generator: @unchecked Sendable {
                 cache.copy(from: source, to: slot)
                 rowOfSlot[slot] = rowOfSlot[source]
             }
-            for slot in rowOfSlot.keys.sorted() {
+            // Unconstrained draws first, rows split between threads (one sampler each): a draw depends only on its
+            // row of logits and its own counter-based uniform, so the split changes nothing but the time. Over a
+            // 152k vocabulary with top-p a draw is ~1 ms; 40 of them a step on one thread idled the others.
+            let order = rowOfSlot.keys.sorted()
+            let free = order.filter { active[$0]!.cursor == nil }
+            var drawn = [(token: Int, logprob: Double)](repeating: (0, 0), count: free.count)
+            let parts = max(1, min(samplers.count, free.count))
+            drawn.withUnsafeMutableBufferPointer { out in
+                samplers.withUnsafeMutableBufferPointer { sp in
+                    Parallel.forEach(parts) { c in
+                        for i in free.count * c / parts ..< free.count * (c + 1) / parts {
+                            let a = active[free[i]]!
+                            out[i] = sp[c].sample(logits: logits.row(rowOfSlot[free[i]]!), params: params,
+                                                  uniform: a.stream.uniform(step: a.tokens.count))
+                        }
+                    }
+                }
+            }
+            var nextDrawn = 0
+            for slot in order {
                 let row = rowOfSlot[slot]!
                 var a = active[slot]!
                 let tok: Int, lp: Double
@@ -140,8 +160,8 @@ public final class Generator: @unchecked Sendable {
                                                uniform: a.stream.uniform(step: a.tokens.count), among: allowed)
                     if !eosTokenIDs.contains(tok) { cursor.advance(token: tok) }
                 } else {
-                    (tok, lp) = sampler.sample(logits: logits.row(row), params: params,
-                                               uniform: a.stream.uniform(step: a.tokens.count))
+                    (tok, lp) = drawn[nextDrawn]
+                    nextDrawn += 1
                 }
                 a.tokens.append(tok)
                 a.logprob += lp

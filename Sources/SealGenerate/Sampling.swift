@@ -71,6 +71,8 @@ public struct Sampler {
     private var shifted: [Float] = []
     /// The allowed tokens' logits of a constrained step, packed.
     private var packed: [Float] = []
+    /// Probability mass and token count per float exponent (top-p).
+    private var bucketMass: [Double] = [], bucketCount: [Int] = []
 
     public init() {}
 
@@ -156,6 +158,7 @@ public struct Sampler {
             }
             return (best, logprob(best))
         }
+        if k == V { return topP(params.topP, vocabulary: V, total: total, uniform: uniform, logprob: logprob) }
         // Which tokens survive top-k and top-p depends only on their probabilities' order, and the probabilities
         // relative to the max lie in (0, 1]: bucketing them by float exponent (one pass) finds the bucket where the
         // kept count (top-k) or mass (top-p) is crossed; every token in higher buckets is kept, and only the
@@ -181,6 +184,92 @@ public struct Sampler {
             if target < acc { return (j, logprob(j)) }
         }
         return (order[order.count - 1], logprob(order[order.count - 1]))
+    }
+
+    /// Top-p alone over `probs[0..<V]` (total mass `total`): the smallest most-likely set reaching `topP · total`
+    /// (ties by id, at least one token), then an inverse-CDF draw over it in id order — the general path's result,
+    /// found without id lists or a sort.
+    ///
+    /// A radix select on the probabilities' bit patterns (for positive floats their order is the values' order):
+    /// 8 bits at a time from the top (exponent, then mantissa), a histogram of mass per digit finds the digit where
+    /// the remaining mass is crossed; higher digits are kept, lower ones dropped, and only the crossing digit's
+    /// tokens go on to the next 8 bits. What is left at the end are equal probabilities, taken in id order. The
+    /// kept set is then "bits above a threshold, or equal to it with id ≤ a last id": one comparison per token.
+    /// Why: with a flat distribution (random weights, or a high temperature) one exponent bucket holds tens of
+    /// thousands of tokens, and sorting them took more time than the model's forward pass for the row.
+    private mutating func topP(_ topP: Double, vocabulary vocab: Int, total: Double, uniform: Double,
+                               logprob: (Int) -> Double) -> (token: Int, logprob: Double) {
+        if bucketMass.isEmpty { bucketMass = [Double](repeating: 0, count: 256); bucketCount = [Int](repeating: 0, count: 256) }
+        return bucketMass.withUnsafeMutableBufferPointer { bucketMass in
+        bucketCount.withUnsafeMutableBufferPointer { bucketCount in
+        probs.withUnsafeBufferPointer { pr -> (token: Int, logprob: Double) in
+            let mass = topP * total
+            var m = 0.0                  // mass of the tokens kept so far
+            var keptCount = 0
+            var threshold: UInt32 = 0    // bit pattern: tokens above are kept
+            var lastID = -1              // tokens equal to `threshold` with id ≤ lastID are kept too
+            var prefix: UInt32 = 0       // bits fixed so far (candidates share them)
+            var crossed = true
+            order.removeAll(keepingCapacity: true)
+            for (level, shift) in [UInt32(23), 15, 7, 0].enumerated() {
+                let width: UInt32 = shift == 0 ? 0x7F : 0xFF
+                for e in 0..<256 { bucketMass[e] = 0; bucketCount[e] = 0 }
+                if level == 0 {
+                    for j in 0..<vocab {
+                        let e = Int((pr[j].bitPattern >> 23) & 0xFF)
+                        bucketMass[e] += Double(pr[j]); bucketCount[e] += 1
+                    }
+                } else {
+                    for j in order {
+                        let e = Int((pr[j].bitPattern >> shift) & width)
+                        bucketMass[e] += Double(pr[j]); bucketCount[e] += 1
+                    }
+                }
+                var digit = -1
+                for e in stride(from: Int(width), through: 0, by: -1) where bucketCount[e] > 0 {
+                    if m + bucketMass[e] >= mass { digit = e; break }
+                    m += bucketMass[e]; keptCount += bucketCount[e]
+                }
+                if digit < 0 { crossed = false; break }  // rounding: every candidate fits; all are kept
+                prefix |= UInt32(digit) << shift
+                // The crossing digit's tokens, in id order, go on to the next digit.
+                if level == 0 {
+                    for j in 0..<vocab where Int((pr[j].bitPattern >> 23) & 0xFF) == digit { order.append(j) }
+                } else {
+                    var w = 0
+                    for i in 0..<order.count where Int((pr[order[i]].bitPattern >> shift) & width) == digit { order[w] = order[i]; w += 1 }
+                    order.removeLast(order.count - w)
+                }
+            }
+            if crossed {
+                // `order` holds tokens of one probability, in id order: take them while the mass is short (at
+                // least one token in all).
+                threshold = prefix
+                var taken = 0
+                while taken < order.count && (m < mass || keptCount + taken == 0) { m += Double(pr[order[taken]]); taken += 1 }
+                lastID = taken > 0 ? order[taken - 1] : -1
+            } else {
+                // Keep everything at or above the bits fixed so far (the candidates of the level that ran out).
+                threshold = prefix
+                lastID = Int.max
+                if order.isEmpty { threshold = 0 }
+            }
+            @inline(__always) func kept(_ j: Int) -> Bool {
+                let b = pr[j].bitPattern
+                return b > threshold || (b == threshold && j <= lastID)
+            }
+            var keptMass = 0.0, lastKept = -1
+            for j in 0..<vocab where kept(j) { keptMass += Double(pr[j]); lastKept = j }
+            let target = uniform * keptMass
+            var acc = 0.0
+            for j in 0..<vocab where kept(j) {
+                acc += Double(pr[j])
+                if target < acc { return (j, logprob(j)) }
+            }
+            return (lastKept, logprob(lastKept))
+        }
+        }
+        }
     }
 
     /// The most likely members of `ids` (probabilities `p`): the first `count` (plus any tied with the last), or the

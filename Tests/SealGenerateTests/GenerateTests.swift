@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import SealTestSupport
 import SealGenerate
+import SealKernels
 import SealModel
 import SealTokenizer
 
@@ -131,6 +132,49 @@ final class GenerateTests: XCTestCase {
         XCTAssertEqual(counts[1] + counts[2] + counts[3] + counts[5], 0, "\(counts)")
         XCTAssertEqual(Double(counts[4]) / Double(n), probs[4] / z, accuracy: 1e-3)
         XCTAssertEqual(Double(counts[0]) / Double(n), probs[0] / z, accuracy: 1e-3)
+    }
+
+    /// Top-p alone takes a fast path (a radix select over the probabilities' bits, no sort): its draws equal a
+    /// plain reference — sort by (probability desc, id asc), keep the shortest prefix reaching the mass (at least
+    /// one), draw over the kept tokens in id order — on flat, peaked and tied distributions, 200 uniforms each.
+    func testTopPFastPathMatchesSortedReference() throws {
+        var rng = SplitMix64(seed: 11)
+        func normal() -> Float {
+            let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
+            return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
+        }
+        var sampler = Sampler()
+        var cases: [(String, [Float])] = []
+        cases.append(("flat", (0..<20_000).map { _ in 0.05 * normal() }))
+        cases.append(("peaked", (0..<20_000).map { _ in 4 * normal() }))
+        cases.append(("ties", (0..<5_000).map { _ in (2 * normal()).rounded() / 2 }))
+        cases.append(("all equal", [Float](repeating: 0.25, count: 300)))
+        cases.append(("one", [1.5]))
+        for (name, logits) in cases {
+            for T in [1.0, 0.7] {
+                for topP in [1e-6, 0.3, 0.9, 0.95, 0.999] {
+                    // The sampler's own probabilities: exp((l - max) / T) by seal's vectorised exp.
+                    let mx = logits.max()!
+                    var shifted = logits.map { ($0 - mx) * Float(1 / T) }
+                    var p = [Float](repeating: 0, count: logits.count)
+                    vectorExp(&p, &shifted, count: logits.count)
+                    let total = p.reduce(0.0) { $0 + Double($1) }
+                    let byProb = p.indices.sorted { p[$0] > p[$1] || (p[$0] == p[$1] && $0 < $1) }
+                    var kept = Set<Int>(), m = 0.0
+                    for j in byProb where m < topP * total || kept.isEmpty { kept.insert(j); m += Double(p[j]) }
+                    let inOrder = kept.sorted()
+                    let keptMass = inOrder.reduce(0.0) { $0 + Double(p[$1]) }
+                    for i in 0..<200 {
+                        let u = (Double(i) + 0.5) / 200
+                        var want = inOrder.last!, acc = 0.0
+                        for j in inOrder { acc += Double(p[j]); if u * keptMass < acc { want = j; break } }
+                        let got = sampler.sample(logits: logits[...], params: SamplingParams(temperature: T, topP: topP), uniform: u).token
+                        XCTAssertEqual(got, want, "\(name), T \(T), top-p \(topP), u \(u) (\(kept.count) kept)")
+                        if got != want { return }
+                    }
+                }
+            }
+        }
     }
 
     func testStopStringsAndLogprob() throws {
