@@ -28,5 +28,15 @@ for n in (1, 2):
                       ("seconds_sampling", "seconds_inner", "seconds_sft", "seconds_wait", "seconds_comm", "seconds_io"))
     overhead = 100 * (r.get("seconds_comm", 0) + r.get("seconds_io", 0)) / tot
     print(f"  {n} rank(s), rank 0's time: {parts}; communication + HDF5/checkpoint {overhead:.1f}% (goal < 5%)")
+# The same units (self-edit + inner loop + reward, per sample) timed where they ran: if their summed seconds grow
+# at 2 ranks, the cores slow each other down (shared caches, memory bandwidth, a VM's neighbours): a loss of
+# efficiency that no scheduling can recover. What is left after it is the engine's own loss.
+work = {}
+for n in (1, 2):
+    s = h5py.File(f"{d}/r{n}.h5", "r")["rounds"]["round_000"]["samples"]
+    work[n] = float(s["seconds"][:].sum())
+infl = work[2] / work[1]
+print(f"  per-sample work: {work[1]:.2f} s summed at 1 rank, {work[2]:.2f} s at 2 ranks ({100*(infl-1):+.1f}% from the cores "
+      f"sharing the machine); efficiency with that taken out: {100*t1*infl/(2*t2):.0f}%")
 PY
 rm -rf "$OUT"
