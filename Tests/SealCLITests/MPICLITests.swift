@@ -14,15 +14,9 @@ import SealTestSupport
 
 /// SplitMix64: reproducible test data (the same generator as `seal debug mpi-selftest`).
 struct TestRNG {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var g: SplitMix64
+    init(_ seed: UInt64) { g = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { g.next() }
     mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     /// Magnitude log-uniform over 10^lo ... 10^hi, random sign.

@@ -140,7 +140,7 @@ final class GenerateTests: XCTestCase {
     func testTopPFastPathMatchesSortedReference() throws {
         var rng = SplitMix64(seed: 11)
         func normal() -> Float {
-            let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300), u2 = Double(rng.next() >> 11) / Double(1 << 53)
+            let u1 = max(rng.unit(), 1e-300), u2 = rng.unit()
             return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
         }
         var sampler = Sampler()

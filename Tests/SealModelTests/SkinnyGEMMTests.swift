@@ -9,7 +9,7 @@ import SealTestSupport
 final class SkinnyGEMMTests: XCTestCase {
     func testMatchesReferenceOnEveryTail() {
         var rng = SplitMix64(seed: 3)
-        func uniform() -> Float { Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
+        func uniform() -> Float { Float(rng.unit()) * 2 - 1 }
         for (M, N, K) in [(1, 1, 1), (2, 5, 15), (3, 6, 16), (4, 7, 17), (5, 13, 100), (7, 64, 1030), (40, 20, 2100), (64, 37, 896)] {
             for accumulate in [false, true] {
                 let A = (0..<M * K).map { _ in uniform() }, W = (0..<N * K).map { _ in uniform() }
@@ -31,7 +31,7 @@ final class SkinnyGEMMTests: XCTestCase {
 
     func testRowsDoNotDependOnBatchOrThreads() {
         var rng = SplitMix64(seed: 4)
-        func uniform() -> Float { Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
+        func uniform() -> Float { Float(rng.unit()) * 2 - 1 }
         let M = 40, N = 301, K = 1100
         let A = (0..<M * K).map { _ in uniform() }, W = (0..<N * K).map { _ in uniform() }
         func product(rows: Range<Int>, threads: Int) -> [Float] {

@@ -10,4 +10,6 @@ public struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+    /// Uniform in [0, 1), 53 bits.
+    public mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
