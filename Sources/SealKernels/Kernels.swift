@@ -47,8 +47,8 @@ public func sgemm(transA: Bool = false, transB: Bool = false, M: Int, N: Int, K:
                 Int32(M), Int32(N), Int32(K), alpha, A, Int32(lda), B, Int32(ldb), beta, C, Int32(ldc))
 }
 
-/// Products with few rows (decode steps of a batch, short training rows): `C[M, N] (+)= A[M, K] · W[N, K]ᵀ` by
-/// seal's own kernel (seal_gemm.h says why), weight rows split between threads in whole tiles.
+/// Products with few rows (decode steps of a batch, short training rows) by seal's own kernels (seal_gemm.h says
+/// why): a linear layer's forward `C[M, N] (+)= A[M, K] · W[N, K]ᵀ` and its input gradient `A[M, N] · W[N, K]`.
 public enum SkinnyGEMM {
     /// Up to this many rows the kernel beats OpenBLAS here (measured at 1 thread, Qwen2.5-0.5B shapes: 1.2–1.6×
     /// at 40–46 rows, even at ~128).
@@ -70,6 +70,33 @@ public enum SkinnyGEMM {
             KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
         }
     }
+
+    /// `C[M, K] (+)= A[M, N] · W[N, K]` (a linear layer's input gradient), columns split between threads in whole
+    /// tiles.
+    public static func multiplyNN(_ C: FloatPtr, ldc: Int, _ A: ConstFloatPtr, lda: Int, _ W: ConstFloatPtr, ldw: Int,
+                                  M: Int, N: Int, K: Int, accumulate: Bool) {
+        let t0 = KernelStats.enabled ? KernelStats.now() : 0
+        let tile = seal_gemm_nn_tile_columns()
+        let tiles = (K + tile - 1) / tile
+        Parallel.chunks(tiles, costPerItem: M * N * tile) { s, e in
+            seal_gemm_nn(C, ldc, A, lda, W, ldw, M, N, s * tile, min(e * tile, K), accumulate ? 1 : 0)
+        }
+        if KernelStats.enabled {
+            KernelStats.gemmSeconds += KernelStats.now() - t0
+            KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
+        }
+    }
+}
+
+/// Input gradient of a linear layer as HF stores it: dx[N, inDim] (=, or += with `accumulate`) dy[N, outDim] ·
+/// weight[outDim, inDim] — by seal's few-row kernel up to `SkinnyGEMM.maxRows` rows, else BLAS.
+public func linearBackwardInput(_ dx: FloatPtr, _ dy: ConstFloatPtr, _ weight: ConstFloatPtr, N: Int, inDim: Int,
+                                outDim: Int, accumulate: Bool = false) {
+    if N <= SkinnyGEMM.maxRows && SkinnyGEMM.available {
+        SkinnyGEMM.multiplyNN(dx, ldc: inDim, dy, lda: outDim, weight, ldw: inDim, M: N, N: outDim, K: inDim, accumulate: accumulate)
+        return
+    }
+    sgemm(M: N, N: inDim, K: outDim, A: dy, lda: outDim, B: weight, ldb: inDim, beta: accumulate ? 1 : 0, C: dx, ldc: inDim)
 }
 
 /// Linear layer as HF stores it: out[N, outDim] = inp[N, inDim] · weight[outDim, inDim]ᵀ + bias[outDim].

@@ -188,7 +188,7 @@ extension TransformerModel {
             crossEntropyForwardBackward(&losses, bw.headLogits, targets: chunkTargets, N: C, V: V, scale: lossScale)
             for i in 0..<C { lossSum += losses[i] }
             // dX[C, D] = dlogits · W_head;  dW_head += dlogitsᵀ · X
-            sgemm(M: C, N: D, K: V, A: bw.headLogits, lda: V, B: head, ldb: D, C: bw.headDX, ldc: D)
+            linearBackwardInput(bw.headDX, bw.headLogits, head, N: C, inDim: D, outDim: V)
             if let G {
                 sgemm(transA: true, M: V, N: D, K: C, A: bw.headLogits, lda: V, B: bw.headX, ldb: D, beta: 1,
                       C: G + layout.lmHead, ldc: D)
@@ -231,7 +231,7 @@ extension TransformerModel {
         /// Backward of y = x Wᵀ + b (+ LoRA): dx (=, or += when accumulate) dy W; dW += dyᵀ x; db += Σ dy.
         func projBack(dy: FloatPtr, x: ConstFloatPtr, dx: FloatPtr, accumulate: Bool, w: Int, bias: Int?,
                       target: LoRATarget, inDim: Int, outDim: Int) {
-            sgemm(M: N, N: inDim, K: outDim, A: dy, lda: outDim, B: P + w, ldb: inDim, beta: accumulate ? 1 : 0, C: dx, ldc: inDim)
+            linearBackwardInput(dx, dy, P + w, N: N, inDim: inDim, outDim: outDim, accumulate: accumulate)
             if let G {
                 sgemm(transA: true, M: outDim, N: inDim, K: N, A: dy, lda: outDim, B: x, ldb: inDim, beta: 1, C: G + w, ldc: inDim)
                 if let bias { let gb = G + bias; for n in 0..<N { let row = dy + n * outDim; for o in 0..<outDim { gb[o] += row[o] } } }

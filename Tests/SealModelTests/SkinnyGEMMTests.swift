@@ -53,4 +53,45 @@ final class SkinnyGEMMTests: XCTestCase {
         }
         XCTAssertEqual(product(rows: 5..<12, threads: 2), Array(all[5 * N..<12 * N]), "rows 5..<12")
     }
+
+    /// The backward form, C[M, K] (+)= A[M, N] · W[N, K] (dx = dy · W): float64 reference on every tail (rows not a
+    /// multiple of 4, columns not a multiple of 16 or of the 96-column panel, N not a multiple of the 64-row block)
+    /// and the same bits whatever batch or thread count computes a row.
+    func testBackwardFormMatchesReferenceAndIsBatchIndependent() {
+        var rng = SplitMix64(seed: 5)
+        func uniform() -> Float { Float(rng.unit()) * 2 - 1 }
+        for (M, N, K) in [(1, 1, 1), (2, 5, 15), (3, 64, 16), (4, 65, 17), (5, 130, 97), (7, 200, 300), (40, 20, 191), (46, 896, 128)] {
+            for accumulate in [false, true] {
+                let A = (0..<M * N).map { _ in uniform() }, W = (0..<N * K).map { _ in uniform() }
+                let C0 = (0..<M * K).map { _ in uniform() }
+                var C = C0
+                A.withUnsafeBufferPointer { a in W.withUnsafeBufferPointer { w in C.withUnsafeMutableBufferPointer { c in
+                    SkinnyGEMM.multiplyNN(c.baseAddress!, ldc: K, a.baseAddress!, lda: N, w.baseAddress!, ldw: K, M: M, N: N, K: K, accumulate: accumulate)
+                } } }
+                for m in 0..<M {
+                    for k in 0..<K {
+                        var ref = accumulate ? Double(C0[m * K + k]) : 0, scale = abs(ref)
+                        for n in 0..<N { ref += Double(A[m * N + n]) * Double(W[n * K + k]); scale += abs(Double(A[m * N + n]) * Double(W[n * K + k])) }
+                        XCTAssertEqual(Double(C[m * K + k]), ref, accuracy: 1e-6 * scale + 1e-7, "M \(M) N \(N) K \(K) acc \(accumulate) at (\(m), \(k))")
+                    }
+                }
+            }
+        }
+        let M = 40, N = 300, K = 250
+        let A = (0..<M * N).map { _ in uniform() }, W = (0..<N * K).map { _ in uniform() }
+        func product(rows: Range<Int>, threads: Int) -> [Float] {
+            let saved = Parallel.threads
+            Parallel.threads = threads
+            defer { Parallel.threads = saved }
+            var C = [Float](repeating: 0, count: rows.count * K)
+            A.withUnsafeBufferPointer { a in W.withUnsafeBufferPointer { w in C.withUnsafeMutableBufferPointer { c in
+                SkinnyGEMM.multiplyNN(c.baseAddress!, ldc: K, a.baseAddress! + rows.lowerBound * N, lda: N, w.baseAddress!, ldw: K,
+                                      M: rows.count, N: N, K: K, accumulate: false)
+            } } }
+            return C
+        }
+        let all = product(rows: 0..<M, threads: 1)
+        XCTAssertEqual(product(rows: 0..<M, threads: 2), all, "2 threads")
+        for r in [0, 3, 39] { XCTAssertEqual(product(rows: r..<(r + 1), threads: 2), Array(all[r * K..<(r + 1) * K]), "row \(r) alone") }
+    }
 }

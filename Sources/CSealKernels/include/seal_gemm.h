@@ -22,4 +22,13 @@ void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, 
 /// The weight rows of one tile: split n ranges between threads at multiples of this.
 long seal_gemm_nt_tile_rows(void);
 
+/// C[m, k] = (accumulate ? C[m, k] : 0) + Σ_n A[m, n] · W[n, k], for m < M and k in [k0, k1): a linear layer's
+/// input gradient (dx = dy · W) for few rows. A: [M, N] row stride lda; W: [N, K] row stride ldw; C: [M, K] row
+/// stride ldc. Disjoint k ranges may run on different threads; outputs do not depend on the range, M or thread.
+void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                  long M, long N, long k0, long k1, int accumulate);
+
+/// The columns of one tile: split k ranges between threads at multiples of this.
+long seal_gemm_nn_tile_columns(void);
+
 #endif
