@@ -57,17 +57,12 @@ public enum SkinnyGEMM {
     /// benchmarks beside OpenBLAS).
     public static let available: Bool = seal_gemm_nt_available() != 0 && getenv("SEAL_SKINNY_GEMM").map { String(cString: $0) != "0" } ?? true
 
+    /// `C[M, N] (+)= A[M, K] · W[N, K]ᵀ` (a linear layer's forward), weight rows split between threads in whole
+    /// tiles.
     public static func multiply(_ C: FloatPtr, ldc: Int, _ A: ConstFloatPtr, lda: Int, _ W: ConstFloatPtr, ldw: Int,
                                 M: Int, N: Int, K: Int, accumulate: Bool) {
-        let t0 = KernelStats.enabled ? KernelStats.now() : 0
-        let tile = seal_gemm_nt_tile_rows()
-        let tiles = (N + tile - 1) / tile
-        Parallel.chunks(tiles, costPerItem: M * K * tile) { s, e in
-            seal_gemm_nt(C, ldc, A, lda, W, ldw, M, K, s * tile, min(e * tile, N), accumulate ? 1 : 0)
-        }
-        if KernelStats.enabled {
-            KernelStats.gemmSeconds += KernelStats.now() - t0
-            KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
+        split(N, tile: seal_gemm_nt_tile_rows(), multiplyAdds: M * N * K) { start, end in
+            seal_gemm_nt(C, ldc, A, lda, W, ldw, M, K, start, end, accumulate ? 1 : 0)
         }
     }
 
@@ -75,15 +70,19 @@ public enum SkinnyGEMM {
     /// tiles.
     public static func multiplyNN(_ C: FloatPtr, ldc: Int, _ A: ConstFloatPtr, lda: Int, _ W: ConstFloatPtr, ldw: Int,
                                   M: Int, N: Int, K: Int, accumulate: Bool) {
-        let t0 = KernelStats.enabled ? KernelStats.now() : 0
-        let tile = seal_gemm_nn_tile_columns()
-        let tiles = (K + tile - 1) / tile
-        Parallel.chunks(tiles, costPerItem: M * N * tile) { s, e in
-            seal_gemm_nn(C, ldc, A, lda, W, ldw, M, N, s * tile, min(e * tile, K), accumulate ? 1 : 0)
+        split(K, tile: seal_gemm_nn_tile_columns(), multiplyAdds: M * N * K) { start, end in
+            seal_gemm_nn(C, ldc, A, lda, W, ldw, M, N, start, end, accumulate ? 1 : 0)
         }
+    }
+
+    /// Runs `body(start, end)` over `0..<count` cut into whole tiles between threads, timed into `KernelStats`.
+    private static func split(_ count: Int, tile: Int, multiplyAdds: Int, _ body: (Int, Int) -> Void) {
+        let t0 = KernelStats.enabled ? KernelStats.now() : 0
+        let tiles = (count + tile - 1) / tile
+        Parallel.chunks(tiles, costPerItem: multiplyAdds / max(1, tiles)) { s, e in body(s * tile, min(e * tile, count)) }
         if KernelStats.enabled {
             KernelStats.gemmSeconds += KernelStats.now() - t0
-            KernelStats.gemmFlops += 2 * Double(M) * Double(N) * Double(K)
+            KernelStats.gemmFlops += 2 * Double(multiplyAdds)
         }
     }
 }
