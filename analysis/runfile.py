@@ -184,7 +184,7 @@ def load_run(path: str) -> Run:
     if not is_hdf5:
         raise MetricsFileError(f"{path}: not an HDF5 file (seal metrics files are HDF5; see docs/METRICS.md)")
     try:
-        # locking=False: a live run holds HDF5's exclusive lock; we read its last committed state.
+        # locking=False: files of older seal versions were locked by a live writer; today's carry no lock.
         try:
             f = h5py.File(path, "r", locking=False)
         except TypeError:  # h5py < 3.5

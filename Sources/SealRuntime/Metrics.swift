@@ -4,33 +4,31 @@ import Foundation
 // needed). The schema, the h5py recipe and the compatibility promise are in docs/METRICS.md; keep both in step.
 //
 // Crash consistency. A run may be killed at any moment (SIGKILL from the scheduler, a node failure), and the file
-// must then still open in h5py with every round whose `writeRound` returned intact. The writer therefore:
+// must then still open in h5py with every round whose `writeRound` returned intact, and resume. The writer therefore:
+//  * never writes the run's file in place. HDF5 writes a private working copy, `<path>.writing`; every public write
+//    ends in a commit: flush, copy the working copy to `<path>.publish`, fsync it, rename it over `<path>`, fsync
+//    the directory (`WorkingCopy`). The file at `<path>` is always the image of a finished commit. Writing in
+//    place, with the flushes below alone, left one window: a kill inside `H5Fflush` (metadata goes out piece by
+//    piece, the superblock with the end-of-file address last) could leave a link to an object past the recorded
+//    end of the file, and such a file neither reads nor resumes (seen about once in 125 kills of a writer in a
+//    tight loop). Resume copies the published file back over the working copy and goes on from there.
 //  * keeps the file in the HDF5 1.8 format (`H5Pset_libver_bounds(EARLIEST, V18)`, superblock 0). The 1.10
-//    "latest" format (superblock 3) marks the file "open for write" in the superblock; a killed writer never clears
-//    the mark, and every later `H5Fopen`/`h5py.File` fails until someone runs `h5clear -s` on it.
-//  * does not use SWMR. SWMR needs that latest format (the same stuck flags, readers must pass `swmr=True`), and in
-//    HDF5 1.10 it only supports appending to datasets that already exist, while every round and eval here creates
-//    new groups and datasets. What SWMR would buy us, a consistent file at every instant, we get more simply:
-//  * holds dirty metadata in memory until an explicit flush (metadata-cache evictions off). HDF5 writes metadata
-//    only inside `H5Fflush`, so between two flushes the metadata on disk is exactly that of the last flush; the raw
-//    data of new datasets goes to space that the flushed metadata does not reference (new space at the end of the
-//    file, or space freed before the last flush; every operation that frees space is followed by a flush before
-//    any new data is written).
-//  * commits in two flushes: round data, flush, then the round's `completed = 1` attribute, flush. `completed = 1`
-//    on disk therefore implies the data was on disk first. An eval arm is written under `/_staging/<arm>`,
-//    flushed, then moved to `/evals/<arm>` (replacing the old arm in the same flush), so `/evals` only ever holds
-//    complete arms and a replaced arm survives a kill during its replacement.
-//  * fsyncs after every flush, so the committed state also survives a node crash, not only a killed process.
-// A kill can land inside `H5Fflush` itself (a few writes, well under a millisecond); that window is the only one
-// in which the last commit may be torn. A round killed mid-write normally leaves no group at all (none of its
-// metadata reached the disk); a group without `completed` only appears if the kill fell between the two flushes.
+//    "latest" format marks the file "open for write" in the superblock; a copy taken while the writer has it open
+//    would carry the mark, and every `H5Fopen`/`h5py.File` of it fails until someone runs `h5clear -s`.
+//  * does not use SWMR (it needs that latest format, and in HDF5 1.10 it only appends to datasets that exist,
+//    while every round and eval here creates new groups and datasets).
+//  * holds dirty metadata in memory until an explicit flush (metadata-cache evictions off), so the working copy
+//    right after a flush is a complete file, and commits a round in two flushes (its data, then `completed = 1`);
+//    an eval arm is written under `/_staging/<arm>` and moved to `/evals/<arm>`. With publication these matter
+//    only for files written by older seal versions in place, which resume still tidies (a round without
+//    `completed` is deleted, `/_staging` removed).
 // The price of holding metadata: nothing is evicted, so the writer's metadata cache grows by about the size of what
-// it writes, strings included (they live in HDF5's global heap); `metadataCacheBytes` reports it.
+// it writes, strings included (they live in HDF5's global heap); `metadataCacheBytes` reports it. A commit copies
+// the whole file (tens of MB for the largest runs: well under a second, a few times per round).
 //
-// File locking: the writer holds HDF5's exclusive lock (where the file system supports flock), so a writer in another
-// process cannot open the same run (and `OpenWriters` stops a second one in this process, where HDF5 would share the
-// open file). To peek at a live run use `h5py.File(path, "r", locking=False)` or `MetricsReader(path:locking: false)`
-// from another process; both see the last flushed state.
+// Writers' lock: `flock` on the working copy, held while the writer lives, refuses a second writer of the same run
+// in any process. The published file carries no lock: h5py opens a live run's file as it opens a finished one and
+// sees its last commit.
 
 /// One self-edit sample of one ReSTEM/SEAL round: a row of `/rounds/round_NNN/samples`. The Codable keys are the
 /// column names of the file (snake_case).
@@ -117,6 +115,7 @@ public enum MetricsError: Error, CustomStringConvertible {
     case malformed(path: String, String)
     case closed(path: String)
     case alreadyOpen(path: String)
+    case io(path: String, String)
 
     public var description: String {
         switch self {
@@ -130,7 +129,9 @@ public enum MetricsError: Error, CustomStringConvertible {
         case .roundAlreadyWritten(let p, let r): return "\(p): round \(r) is already complete in the file"
         case .malformed(let p, let what): return "\(p): malformed metrics file: \(what)"
         case .closed(let p): return "\(p): metrics file is closed"
-        case .alreadyOpen(let p): return "\(p): metrics file is already open for writing in this process"
+        case .alreadyOpen(let p):
+            return "\(p): another writer (in this or another process) holds this run's metrics file (its lock is on \(WorkingCopy.workPath(p)))"
+        case .io(let p, let what): return "\(p): \(what)"
         }
     }
 }
@@ -155,21 +156,30 @@ public final class MetricsFile: @unchecked Sendable {
 
     static let staging = "/_staging"
 
+    /// The run's file (what readers open); HDF5 writes to its working copy `<path>.writing`.
     public let path: String
     private let file: HDF5File
+    private let copy: WorkingCopy
     private let lock = NSLock()
-    private let writerKey: OpenWriters.Key?
 
-    private init(file: HDF5File, key: OpenWriters.Key?) {
+    private init(file: HDF5File, copy: WorkingCopy) {
         self.file = file
-        self.path = file.path
-        self.writerKey = key
+        self.copy = copy
+        self.path = copy.published
     }
 
-    deinit { if let writerKey { OpenWriters.shared.release(writerKey) } }
+    deinit { try? close() }
 
+    /// The working copy: 1.8 format, metadata held until each flush; no fsync and no HDF5 lock (the published
+    /// copy is fsynced, and `WorkingCopy` holds the writers' lock).
     static var writerOptions: HDF5File.Options {
-        HDF5File.Options(holdMetadataUntilFlush: true, durableFlush: true, fileLocking: true)
+        HDF5File.Options(holdMetadataUntilFlush: true, durableFlush: false, fileLocking: false)
+    }
+
+    /// Flushes the working copy and publishes it: the end of every public write.
+    private static func commit(_ f: HDF5File, _ copy: WorkingCopy) throws {
+        try f.flush()
+        try copy.publish()
     }
 
     /// Creates a new file (error if it exists unless overwrite) and writes the root attributes with status "running".
@@ -180,11 +190,8 @@ public final class MetricsFile: @unchecked Sendable {
             throw MetricsError.invalidArgument(path: path, "config is not valid JSON")
         }
         if !overwrite, FileManager.default.fileExists(atPath: path) { throw MetricsError.fileExists(path: path) }
-        if let k = OpenWriters.key(path), OpenWriters.shared.isOpen(k) { throw MetricsError.alreadyOpen(path: path) }
-        let f = try HDF5File(path: path, access: .create(overwrite: overwrite), options: writerOptions)
-        let key = try OpenWriters.shared.claim(path)
-        var ok = false
-        defer { if !ok, let key { OpenWriters.shared.release(key) } }
+        let copy = try WorkingCopy(published: path)
+        let f = try HDF5File(path: copy.work, access: .create(overwrite: true), options: writerOptions)
         try f.setAttribute("schema_version", schemaVersion)
         try f.setAttribute("config", config)
         try f.setAttribute("seed", seed)
@@ -197,9 +204,8 @@ public final class MetricsFile: @unchecked Sendable {
         try f.setAttribute("resumes", 0)
         try f.createGroup("/rounds")
         try f.createGroup("/evals")
-        try f.flush()
-        ok = true
-        return MetricsFile(file: f, key: key)
+        try commit(f, copy)
+        return MetricsFile(file: f, copy: copy)
     }
 
     /// Opens an existing run's file for resuming: returns it plus the list of completed round indices; any round
@@ -209,12 +215,10 @@ public final class MetricsFile: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw MetricsError.notAMetricsFile(path: path, reason: "no such file")
         }
-        if let k = OpenWriters.key(path), OpenWriters.shared.isOpen(k) { throw MetricsError.alreadyOpen(path: path) }
-        let f = try HDF5File(path: path, access: .readWrite, options: writerOptions)
-        let key = try OpenWriters.shared.claim(path)
-        var ok = false
-        defer { if !ok, let key { OpenWriters.shared.release(key) } }
-        try checkSchema(f)
+        let copy = try WorkingCopy(published: path)
+        try copy.seed()
+        let f = try HDF5File(path: copy.work, access: .readWrite, options: writerOptions)
+        try checkSchema(f, path: path)
         for g in ["/rounds", "/evals"] where try !f.exists(g) { try f.createGroup(g) }
         var completed: [Int] = []
         for name in try f.children(of: "/rounds") {
@@ -226,9 +230,8 @@ public final class MetricsFile: @unchecked Sendable {
         let resumes = (try? f.attribute("resumes"))?.intValue ?? 0
         try f.setAttribute("resumes", resumes + 1)
         try f.setAttribute("status", "running")
-        try f.flush()
-        ok = true
-        return (MetricsFile(file: f, key: key), completed.sorted())
+        try commit(f, copy)
+        return (MetricsFile(file: f, copy: copy), completed.sorted())
     }
 
     /// The root `config` attribute (to compare with the config of a resumed run).
@@ -277,7 +280,7 @@ public final class MetricsFile: @unchecked Sendable {
             for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try f.setAttribute(k, v, on: g) }
             try f.flush()
             try f.setAttribute("completed", 1, on: g)
-            try f.flush()
+            try MetricsFile.commit(f, copy)
         }
     }
 
@@ -302,7 +305,7 @@ public final class MetricsFile: @unchecked Sendable {
                 throw MetricsError.invalidArgument(path: path, "round \(round) is not written")
             }
             for (k, v) in attributes.sorted(by: { $0.key < $1.key }) { try f.setAttribute(k, v, on: g) }
-            try f.flush()
+            try MetricsFile.commit(f, copy)
         }
     }
 
@@ -339,7 +342,7 @@ public final class MetricsFile: @unchecked Sendable {
             if try f.exists(final) { try f.delete(final) }
             try f.move(g, to: final)
             try f.delete(MetricsFile.staging)
-            try f.flush()
+            try MetricsFile.commit(f, copy)
         }
     }
 
@@ -348,25 +351,27 @@ public final class MetricsFile: @unchecked Sendable {
         try locked { f in
             try f.setAttribute("status", "finished")
             try f.setAttribute("finished", MetricsFile.timestamp())
-            try f.flush()
+            try MetricsFile.commit(f, copy)
         }
     }
 
-    /// Flushes HDF5's buffers to the file and fsyncs it.
+    /// Flushes HDF5's buffers and publishes the result (fsynced) at `path`.
     public func flush() throws {
-        try locked { try $0.flush() }
+        try locked { try MetricsFile.commit($0, copy) }
     }
 
-    /// Flushes and closes the file; later calls throw `MetricsError.closed`. Dropping the object also closes it.
+    /// Flushes and closes the file, publishes it (the working copy is renamed to `path`) and releases the writers'
+    /// lock; later calls throw `MetricsError.closed`. Dropping the object also closes it.
     public func close() throws {
         lock.lock()
         defer { lock.unlock() }
         guard file.isOpen else { return }
-        defer { if let writerKey { OpenWriters.shared.release(writerKey) } }
+        defer { copy.release() }
         var flushError: Error?
         do { try file.flush() } catch { flushError = error }
         try file.close()
-        if let flushError { throw flushError }
+        if let flushError { throw flushError }  // the last commit stays published
+        try copy.finish()
     }
 
     /// Bytes held by HDF5's metadata cache for this file (diagnostics; see "Memory" in docs/METRICS.md).
@@ -401,14 +406,16 @@ public final class MetricsFile: @unchecked Sendable {
         return try f.attribute("completed", on: group).intValue == 1
     }
 
-    static func checkSchema(_ f: HDF5File) throws {
+    /// `path`: the name to report (a writer checks its working copy but names the run's file).
+    static func checkSchema(_ f: HDF5File, path: String? = nil) throws {
+        let path = path ?? f.path
         guard try f.hasAttribute("schema_version") else {
-            throw MetricsError.notAMetricsFile(path: f.path, reason: "no schema_version attribute")
+            throw MetricsError.notAMetricsFile(path: path, reason: "no schema_version attribute")
         }
         guard let v = try f.attribute("schema_version").intValue else {
-            throw MetricsError.notAMetricsFile(path: f.path, reason: "schema_version is not an integer")
+            throw MetricsError.notAMetricsFile(path: path, reason: "schema_version is not an integer")
         }
-        guard v == schemaVersion else { throw MetricsError.unsupportedSchema(path: f.path, version: v) }
+        guard v == schemaVersion else { throw MetricsError.unsupportedSchema(path: path, version: v) }
     }
 
     static func timestamp() -> String {
@@ -418,34 +425,6 @@ public final class MetricsFile: @unchecked Sendable {
         return fmt.string(from: Date())
     }
 
-}
-
-/// The files (by device and inode) that a MetricsFile of this process holds open for writing. HDF5 shares one open
-/// file among all the opens of a process, so its file lock only stops writers in other processes; this stops a second
-/// MetricsFile on the same run here (two writers would delete each other's rounds in progress).
-final class OpenWriters: @unchecked Sendable {
-    struct Key: Hashable { var device: UInt64; var inode: UInt64 }
-    static let shared = OpenWriters()
-    private let lock = NSLock()
-    private var open: Set<Key> = []
-
-    static func key(_ path: String) -> Key? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return Key(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-    }
-
-    func isOpen(_ k: Key) -> Bool { lock.withLock { open.contains(k) } }
-
-    /// Registers the (now existing) file at `path`; nil if it cannot be stat'ed (then nothing is tracked).
-    func claim(_ path: String) throws -> Key? {
-        guard let k = OpenWriters.key(path) else { return nil }
-        let inserted = lock.withLock { open.insert(k).inserted }
-        guard inserted else { throw MetricsError.alreadyOpen(path: path) }
-        return k
-    }
-
-    func release(_ k: Key) { _ = lock.withLock { open.remove(k) } }
 }
 
 /// One round read back from a metrics file.
@@ -473,7 +452,8 @@ public struct MetricsReader: Sendable {
     public let path: String
     let file: HDF5File
 
-    /// `locking: false` reads a file that a live run is writing (it sees the state of the last commit).
+    /// A live run's file holds its last commit and no lock; `locking: false` reads files that older seal versions
+    /// locked while writing them in place.
     public init(path: String, locking: Bool = true) throws {
         self.path = path
         file = try HDF5File(path: path, access: .readOnly, options: HDF5File.Options(fileLocking: locking))
