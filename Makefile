@@ -30,7 +30,7 @@ run: build
 
 test: deps
 	$(SWIFT) build -c release --build-tests
-	$(SWIFT) test -c release --skip-build --disable-swift-testing
+	SWIFT=$(SWIFT) scripts/swift-test.sh
 	$(MAKE) test-analysis
 
 # The analysis package (python3 -m analysis.report) on metrics files that the seal binary writes during the test
