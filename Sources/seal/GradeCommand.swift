@@ -110,11 +110,14 @@ struct KnowledgeGradeCommand: ParsableCommand {
     @Flag(help: "Refit the local grader on the calibration split; measure and print the fitted model.") var fit = false
     @Flag(help: "Refit the local grader three times, each time holding out one third of the passages, and report each third's agreement and bias (how much the figures move with the split).")
     var crossValidate = false
+    @Option(help: "Also write one JSON line per distinct answer to this file: fold (0 = held out), question, gold, prediction, reference verdict, the local grader's features, probability and verdict (for analysis in Python).")
+    var dump: String?
     @OptionGroup var graderOptions: GraderOptions
 
     func run() throws {
         try reportingErrors {
             let records = try Verdicts.load(verdicts)
+            if let dump { try writeDump(records, to: dump) }
             if crossValidate {
                 let distinct = Verdicts.unique(records)
                 let xs = distinct.map { AnswerFeatures.compute(question: $0.question, gold: $0.gold, prediction: $0.prediction) }
@@ -174,5 +177,20 @@ struct KnowledgeGradeCommand: ParsableCommand {
                 print("            bias: \(String(format: "%.17g", m.bias)), threshold: \(String(format: "%.17g", m.threshold)))")
             }
         }
+    }
+
+    /// The distinct answers with what the local grader sees in them, one JSON object a line.
+    func writeDump(_ records: [VerdictRecord], to path: String) throws {
+        let grader = LocalGrader()
+        var out = ""
+        for r in Verdicts.unique(records) {
+            let x = AnswerFeatures.compute(question: r.question, gold: r.gold, prediction: r.prediction)
+            let o: [String: Any] = ["fold": Verdicts.fold(r), "source": r.source, "kind": r.kind, "question": r.question, "gold": r.gold,
+                                    "prediction": r.prediction, "correct": r.correct, "features": x,
+                                    "probability": grader.model.probability(x), "grader": grader.model.probability(x) >= grader.model.threshold]
+            let d = try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+            out += String(decoding: d, as: UTF8.self) + "\n"
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(out.utf8)) else { throw ValidationError("\(path): cannot write") }
     }
 }

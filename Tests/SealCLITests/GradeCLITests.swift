@@ -64,6 +64,18 @@ final class GradeCLITests: XCTestCase {
         let per = o["per_source"] as! [String: [String: [String: Any]]]
         XCTAssertEqual(per["base.json"]?["all"]?["count"] as? Int, 1948)
         XCTAssertEqual(per["base.json [adapter]"]?["all"]?["count"] as? Int, 974)
+        // --dump: one line per distinct answer, with its fold and the local grader's verdict.
+        let dump = NSTemporaryDirectory() + "grade-dump-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: dump) }
+        XCTAssertEqual(try cli.seal(["knowledge", "grade", "--verdicts", file, "--dump", dump]).status, 0)
+        let lines = try String(contentsOfFile: dump, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+        XCTAssertEqual(lines.count, all["count"] as! Int)
+        XCTAssertEqual(lines.filter { $0["fold"] as? Int == 0 }.count, held["count"] as! Int)
+        let agree = lines.filter { ($0["grader"] as! Bool) == ($0["correct"] as! Bool) }.count
+        XCTAssertEqual(Double(agree) / Double(lines.count), all["agreement"] as! Double, accuracy: 1e-12)
+        XCTAssertEqual((lines[0]["features"] as? [Double])?.count, 10)
         let text = try cli.seal(["knowledge", "grade", "--verdicts", file])
         XCTAssertEqual(text.status, 0, text.err)
         XCTAssertTrue(text.out.contains("held-out (distinct answers)") && text.out.contains("bias"), text.out)
