@@ -71,7 +71,7 @@ extension ReSTEMEngine {
         // The arms of the starting policy (base, passage, self_edit) come first: the rounds change the policy.
         if config.bool("eval.before_train") && next == 0 {
             let have = try armsDone(metrics)
-            for arm in try config.strings("eval.arms") where !have.contains(arm) {
+            for arm in config.strings("eval.arms") where !have.contains(arm) {
                 try evaluate(arm: arm, kind: try EngineConfig.armKind(arm), metrics: metrics, out: out)
             }
         }
@@ -108,7 +108,7 @@ extension ReSTEMEngine {
     func summaryTable(_ metrics: MetricsFile) throws -> String {
         let arms = try metrics.evalArms()
         // Configured arms first, in config order, then the SEAL rounds in order.
-        let order = (try config.strings("eval.arms")) + (0...max(0, config.int("run.rounds"))).map { "seal_round_\($0)" }
+        let order = config.strings("eval.arms") + (0...max(0, config.int("run.rounds"))).map { "seal_round_\($0)" }
         let sorted = arms.sorted { (order.firstIndex(of: $0) ?? .max, $0) < (order.firstIndex(of: $1) ?? .max, $1) }
         func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, n - s.count))

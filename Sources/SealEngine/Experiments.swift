@@ -64,7 +64,7 @@ extension ReSTEMEngine {
         let arm = config.string("cpt.arm")
         if config.bool("eval.before_train") && !completed.contains(0) {
             let have = try armsDone(metrics)
-            for a in try config.strings("eval.arms") where !have.contains(a) {
+            for a in config.strings("eval.arms") where !have.contains(a) {
                 try evaluate(arm: a, kind: try EngineConfig.armKind(a), metrics: metrics, out: out)
             }
         }
