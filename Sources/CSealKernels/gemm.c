@@ -3,6 +3,33 @@
 #include "seal_gemm.h"
 #include <stdint.h>
 
+// Portable references: what seal_gemm_nt / seal_gemm_nn compute where AVX-512 is absent (other CPUs, other
+// architectures), so a caller never meets an illegal instruction; each output is still one fixed sequence of
+// operations (k, resp. n, in order), independent of the range, M or thread. Production callers use BLAS there
+// instead (SkinnyGEMM.available); tests reach these by seal_gemm_force_portable.
+static void seal_gemm_nt_portable(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                                  long M, long K, long n0, long n1, int accumulate) {
+    for (long m = 0; m < M; m++)
+        for (long n = n0; n < n1; n++) {
+            float s = 0;
+            for (long k = 0; k < K; k++) s += A[m * lda + k] * W[n * ldw + k];
+            C[m * ldc + n] = accumulate ? C[m * ldc + n] + s : s;
+        }
+}
+
+static void seal_gemm_nn_portable(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                                  long M, long N, long k0, long k1, int accumulate) {
+    for (long m = 0; m < M; m++)
+        for (long k = k0; k < k1; k++) {
+            float s = accumulate ? C[m * ldc + k] : 0;
+            for (long n = 0; n < N; n++) s += A[m * lda + n] * W[n * ldw + k];
+            C[m * ldc + k] = s;
+        }
+}
+
+static int seal_gemm_portable_forced = 0;
+void seal_gemm_force_portable(int on) { seal_gemm_portable_forced = on; }
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #define SEAL_AVX512 __attribute__((target("avx512f")))
@@ -83,13 +110,17 @@ static void seal_gemm_nt_avx512(float *C, long ldc, const float *A, long lda, co
 }
 
 int seal_gemm_nt_available(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+    static int known = -1;
+    if (known < 0) { __builtin_cpu_init(); known = __builtin_cpu_supports("avx512f") ? 1 : 0; }
+    return known;
 }
 
 void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
                   long M, long K, long n0, long n1, int accumulate) {
-    seal_gemm_nt_avx512(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
+    if (!seal_gemm_nt_available() || seal_gemm_portable_forced)
+        seal_gemm_nt_portable(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
+    else
+        seal_gemm_nt_avx512(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
 }
 
 long seal_gemm_nt_tile_rows(void) { return NR; }
@@ -98,16 +129,9 @@ long seal_gemm_nt_tile_rows(void) { return NR; }
 
 int seal_gemm_nt_available(void) { return 0; }
 
-// Portable reference: the caller uses BLAS where seal_gemm_nt_available() is 0, so this only keeps the symbol
-// defined (and correct) on other architectures.
 void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
                   long M, long K, long n0, long n1, int accumulate) {
-    for (long m = 0; m < M; m++)
-        for (long n = n0; n < n1; n++) {
-            float s = 0;
-            for (long k = 0; k < K; k++) s += A[m * lda + k] * W[n * ldw + k];
-            C[m * ldc + n] = accumulate ? C[m * ldc + n] + s : s;
-        }
+    seal_gemm_nt_portable(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
 }
 
 long seal_gemm_nt_tile_rows(void) { return 6; }
@@ -197,7 +221,10 @@ void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, 
                 for (long k = k0; k < k1; k++) C[m * ldc + k] = 0;
         return;
     }
-    seal_gemm_nn_avx512(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
+    if (!seal_gemm_nt_available() || seal_gemm_portable_forced)
+        seal_gemm_nn_portable(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
+    else
+        seal_gemm_nn_avx512(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
 }
 
 long seal_gemm_nn_tile_columns(void) { return 16 * NN_NV; }
@@ -206,12 +233,7 @@ long seal_gemm_nn_tile_columns(void) { return 16 * NN_NV; }
 
 void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
                   long M, long N, long k0, long k1, int accumulate) {
-    for (long m = 0; m < M; m++)
-        for (long k = k0; k < k1; k++) {
-            float s = accumulate ? C[m * ldc + k] : 0;
-            for (long n = 0; n < N; n++) s += A[m * lda + n] * W[n * ldw + k];
-            C[m * ldc + k] = s;
-        }
+    seal_gemm_nn_portable(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
 }
 
 long seal_gemm_nn_tile_columns(void) { return 96; }

@@ -57,6 +57,14 @@ public enum SkinnyGEMM {
     /// benchmarks beside OpenBLAS).
     public static let available: Bool = seal_gemm_nt_available() != 0 && getenv("SEAL_SKINNY_GEMM").map { String(cString: $0) != "0" } ?? true
 
+    /// Runs `body` with both products on the portable loop instead of the AVX-512 kernel (what a CPU without
+    /// AVX-512 computes if it calls them): for tests. Not thread-safe; restores the default afterwards.
+    public static func forcingPortable<T>(_ body: () throws -> T) rethrows -> T {
+        seal_gemm_force_portable(1)
+        defer { seal_gemm_force_portable(0) }
+        return try body()
+    }
+
     /// `C[M, N] (+)= A[M, K] · W[N, K]ᵀ` (a linear layer's forward), weight rows split between threads in whole
     /// tiles.
     public static func multiply(_ C: FloatPtr, ldc: Int, _ A: ConstFloatPtr, lda: Int, _ W: ConstFloatPtr, ldw: Int,

@@ -6,7 +6,8 @@
 // sgemm_kernel 26 % of a batched-sampling run), and its products run at about a third of the sgemm ceiling.
 // This kernel reads the weights where they lie (row-major, as HF stores them) once, in tiles of 6 weight rows
 // kept in L1 while all the rows of A pass over them (dot products along K, 16 lanes at a time), and prefetches the
-// next tile while it works. x86-64 with AVX-512 only; elsewhere `seal_gemm_nt_available` is 0 and callers use BLAS.
+// next tile while it works. x86-64 with AVX-512 only; elsewhere `seal_gemm_nt_available` is 0 and callers use BLAS
+// (the functions below still work there, by a slow portable loop: never an illegal instruction).
 #ifndef SEAL_GEMM_H
 #define SEAL_GEMM_H
 
@@ -30,5 +31,8 @@ void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, 
 
 /// The columns of one tile: split k ranges between threads at multiples of this.
 long seal_gemm_nn_tile_columns(void);
+
+/// Tests: 1 makes both products use the portable loop even where AVX-512 is present (0 restores the default).
+void seal_gemm_force_portable(int on);
 
 #endif
