@@ -6,7 +6,7 @@
 // Portable references: what seal_gemm_nt / seal_gemm_nn compute where AVX-512 is absent (other CPUs, other
 // architectures), so a caller never meets an illegal instruction; each output is still one fixed sequence of
 // operations (k, resp. n, in order), independent of the range, M or thread. Production callers use BLAS there
-// instead (SkinnyGEMM.available); tests reach these by seal_gemm_force_portable.
+// instead (SkinnyGEMM.available); tests reach these by seal_gemm_force_path(0).
 static void seal_gemm_nt_portable(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
                                   long M, long K, long n0, long n1, int accumulate) {
     for (long m = 0; m < M; m++)
@@ -27,8 +27,6 @@ static void seal_gemm_nn_portable(float *C, long ldc, const float *A, long lda, 
         }
 }
 
-static int seal_gemm_portable_forced = 0;
-void seal_gemm_force_portable(int on) { seal_gemm_portable_forced = on; }
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
@@ -109,33 +107,6 @@ static void seal_gemm_nt_avx512(float *C, long ldc, const float *A, long lda, co
     }
 }
 
-int seal_gemm_nt_available(void) {
-    static int known = -1;
-    if (known < 0) { __builtin_cpu_init(); known = __builtin_cpu_supports("avx512f") ? 1 : 0; }
-    return known;
-}
-
-void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
-                  long M, long K, long n0, long n1, int accumulate) {
-    if (!seal_gemm_nt_available() || seal_gemm_portable_forced)
-        seal_gemm_nt_portable(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
-    else
-        seal_gemm_nt_avx512(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
-}
-
-long seal_gemm_nt_tile_rows(void) { return NR; }
-
-#else
-
-int seal_gemm_nt_available(void) { return 0; }
-
-void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
-                  long M, long K, long n0, long n1, int accumulate) {
-    seal_gemm_nt_portable(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
-}
-
-long seal_gemm_nt_tile_rows(void) { return 6; }
-
 #endif
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -212,6 +183,56 @@ static void seal_gemm_nn_avx512(float *C, long ldc, const float *A, long lda, co
     }
 }
 
+#endif
+
+
+// ---------------------------------------------------------------------------------------------------------------
+// Which kernel runs: AVX-512 where the CPU has it, else the portable loop, or one forced by seal_gemm_force_path
+// (tests, benchmarks). An AVX2 + FMA version of both (3×4 and 4×24 tiles, 8 lanes) ran at 0.64–0.82× OpenBLAS's
+// Haswell kernels on Qwen2.5-0.5B's layers at 40 rows (`seal bench few-rows`), so AVX2 CPUs use OpenBLAS.
+static int seal_gemm_forced = -1;
+
+int seal_gemm_supports(int path) {
+    if (path == SEAL_GEMM_PORTABLE) return 1;
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    __builtin_cpu_init();
+    if (path == SEAL_GEMM_AVX512) return __builtin_cpu_supports("avx512f");
+#endif
+    return 0;
+}
+
+static int seal_gemm_best(void) {
+    static int best = -1;
+    if (best < 0)
+        best = seal_gemm_supports(SEAL_GEMM_AVX512) ? SEAL_GEMM_AVX512 : SEAL_GEMM_PORTABLE;
+    return best;
+}
+
+int seal_gemm_path(void) { return seal_gemm_forced >= 0 ? seal_gemm_forced : seal_gemm_best(); }
+
+int seal_gemm_force_path(int path) {
+    if (path < 0) { seal_gemm_forced = -1; return 0; }
+    if (!seal_gemm_supports(path)) return -1;
+    seal_gemm_forced = path;
+    return 0;
+}
+
+int seal_gemm_nt_available(void) { return seal_gemm_best() != SEAL_GEMM_PORTABLE; }
+
+long seal_gemm_nt_tile_rows(void) { return 6; }
+
+long seal_gemm_nn_tile_columns(void) { return 96; }
+
+void seal_gemm_nt(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
+                  long M, long K, long n0, long n1, int accumulate) {
+    switch (seal_gemm_path()) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    case SEAL_GEMM_AVX512: seal_gemm_nt_avx512(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate); return;
+#endif
+    default: seal_gemm_nt_portable(C, ldc, A, lda, W, ldw, M, K, n0, n1, accumulate);
+    }
+}
+
 void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
                   long M, long N, long k0, long k1, int accumulate) {
     if (M <= 0 || k1 <= k0) return;
@@ -221,21 +242,10 @@ void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, 
                 for (long k = k0; k < k1; k++) C[m * ldc + k] = 0;
         return;
     }
-    if (!seal_gemm_nt_available() || seal_gemm_portable_forced)
-        seal_gemm_nn_portable(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
-    else
-        seal_gemm_nn_avx512(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
-}
-
-long seal_gemm_nn_tile_columns(void) { return 16 * NN_NV; }
-
-#else
-
-void seal_gemm_nn(float *C, long ldc, const float *A, long lda, const float *W, long ldw,
-                  long M, long N, long k0, long k1, int accumulate) {
-    seal_gemm_nn_portable(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
-}
-
-long seal_gemm_nn_tile_columns(void) { return 96; }
-
+    switch (seal_gemm_path()) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    case SEAL_GEMM_AVX512: seal_gemm_nn_avx512(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate); return;
 #endif
+    default: seal_gemm_nn_portable(C, ldc, A, lda, W, ldw, M, N, k0, k1, accumulate);
+    }
+}

@@ -57,11 +57,22 @@ public enum SkinnyGEMM {
     /// benchmarks beside OpenBLAS).
     public static let available: Bool = seal_gemm_nt_available() != 0 && getenv("SEAL_SKINNY_GEMM").map { String(cString: $0) != "0" } ?? true
 
-    /// Runs `body` with both products on the portable loop instead of the AVX-512 kernel (what a CPU without
-    /// AVX-512 computes if it calls them): for tests. Not thread-safe; restores the default afterwards.
-    public static func forcingPortable<T>(_ body: () throws -> T) rethrows -> T {
-        seal_gemm_force_portable(1)
-        defer { seal_gemm_force_portable(0) }
+    /// The kernels behind both products (seal_gemm.h).
+    public enum Path: Int32, CaseIterable, Sendable {
+        case portable = 0, avx512 = 1
+    }
+
+    /// The kernels this CPU can run.
+    public static var supportedPaths: [Path] { Path.allCases.filter { seal_gemm_supports($0.rawValue) != 0 } }
+
+    /// The kernel in use: the best this CPU has, unless `forcing` says otherwise.
+    public static var path: Path { Path(rawValue: seal_gemm_path()) ?? .portable }
+
+    /// Runs `body` with both products on kernel `path` (which the CPU must support): for tests and benchmarks.
+    /// Not thread-safe; restores the default afterwards.
+    public static func forcing<T>(_ path: Path, _ body: () throws -> T) rethrows -> T {
+        precondition(seal_gemm_force_path(path.rawValue) == 0, "this CPU cannot run the \(path) kernel")
+        defer { _ = seal_gemm_force_path(-1) }
         return try body()
     }
 

@@ -8,7 +8,7 @@ import SealModel
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks: sgemm ceiling and forward-pass throughput.",
-        subcommands: [Sgemm.self, Forward.self, Generate.self, Train.self])
+        subcommands: [Sgemm.self, FewRows.self, Forward.self, Generate.self, Train.self])
 
     /// A model of the shape in `config` with seal's random weights (benchmarks need shapes, not trained weights).
     static func randomModel(_ config: String) throws -> TransformerModel {
@@ -56,6 +56,68 @@ struct BenchCommand: ParsableCommand {
                 shapes.append(["shape": s, "gflops": 2 * Double(m * n * k) / best / 1e9])
             }
             printJSON(["sgemm_gflops": g, "size": size, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName, "shapes": shapes])
+        }
+    }
+
+    struct FewRows: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "few-rows",
+            abstract: "seal's few-row kernels (every one this CPU runs) beside OpenBLAS, on a model's linear layers.",
+            discussion: "Both forms of a linear layer with M rows: the forward C[M, out] = A[M, in] · W[out, in]ᵀ and the input gradient C[M, in] = A[M, out] · W[out, in]. Best of --repeats; GFLOP/s and the ratio to OpenBLAS.")
+        @Option(help: "config.json giving the shapes (e.g. ../shared/models/configs/qwen2.5-0.5b.json).") var config: String
+        @Option(help: "Rows (a decode batch, a short training row).") var rows = 40
+        @Option(help: "Timed repetitions (the best is reported).") var repeats = 5
+        @OptionGroup var runtime: RuntimeOptions
+        func run() throws {
+            try runtime.apply()
+            let cfg = try reportingErrors { try ModelConfig.load(from: URL(fileURLWithPath: config)) }
+            let h = cfg.hiddenSize, kv = cfg.numKVHeads * cfg.headDim
+            let layers: [(String, Int, Int)] = [("q/o", h, h), ("k/v", kv, h), ("gate/up", cfg.intermediateSize, h),
+                                                ("down", h, cfg.intermediateSize), ("lm_head", cfg.vocabSize, h)]
+            let M = rows
+            var out: [[String: Any]] = []
+            for (name, outDim, inDim) in layers {
+                let w = FloatBuffer(count: outDim * inDim), a = FloatBuffer(count: M * max(inDim, outDim)), c = FloatBuffer(count: M * max(inDim, outDim))
+                for i in 0..<(outDim * inDim) { w.pointer[i] = Float(i % 13) * 0.01 - 0.06 }
+                for i in 0..<(M * max(inDim, outDim)) { a.pointer[i] = Float(i % 7) * 0.1 - 0.3 }
+                let flops = 2 * Double(M * outDim * inDim)
+                func best(_ body: () -> Void) -> Double {
+                    body()
+                    var t = Double.infinity
+                    for _ in 0..<repeats { let t0 = KernelStats.now(); body(); t = min(t, KernelStats.now() - t0) }
+                    return flops / t / 1e9
+                }
+                for form in ["forward", "input_gradient"] {
+                    let blas = best {
+                        if form == "forward" {
+                            sgemm(transB: true, M: M, N: outDim, K: inDim, A: a.pointer, lda: inDim, B: w.pointer, ldb: inDim, C: c.pointer, ldc: outDim)
+                        } else {
+                            sgemm(M: M, N: inDim, K: outDim, A: a.pointer, lda: outDim, B: w.pointer, ldb: inDim, C: c.pointer, ldc: inDim)
+                        }
+                    }
+                    var row: [String: Any] = ["layer": name, "form": form, "rows": M, "out": outDim, "in": inDim, "openblas_gflops": blas]
+                    for path in SkinnyGEMM.supportedPaths where path != .portable {
+                        let g = SkinnyGEMM.forcing(path) {
+                            best {
+                                if form == "forward" {
+                                    SkinnyGEMM.multiply(c.pointer, ldc: outDim, a.pointer, lda: inDim, w.pointer, ldw: inDim, M: M, N: outDim, K: inDim, accumulate: false)
+                                } else {
+                                    SkinnyGEMM.multiplyNN(c.pointer, ldc: inDim, a.pointer, lda: outDim, w.pointer, ldw: inDim, M: M, N: outDim, K: inDim, accumulate: false)
+                                }
+                            }
+                        }
+                        row["\(path)_gflops"] = g
+                        row["\(path)_vs_openblas"] = g / blas
+                    }
+                    out.append(row)
+                }
+            }
+            let ceiling = BenchCommand.sgemmCeiling()
+            for i in out.indices {
+                for (k, v) in out[i] where k.hasSuffix("_gflops") { out[i][k.dropLast(7) + "_of_ceiling"] = (v as! Double) / ceiling }
+            }
+            printJSON(["threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName, "default_kernel": "\(SkinnyGEMM.path)",
+                       "sgemm_ceiling_gflops": ceiling, "layers": out])
         }
     }
 

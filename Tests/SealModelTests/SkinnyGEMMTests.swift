@@ -69,12 +69,17 @@ final class SkinnyGEMMTests: XCTestCase {
         check(.forward, shapes: [(1, 1, 1), (2, 5, 15), (3, 6, 16), (4, 7, 17), (5, 13, 100), (7, 64, 1030), (40, 20, 2100), (64, 37, 896)], seed: 3)
     }
 
-    /// The portable loops that run where AVX-512 is absent: the same contract (reference, batch independence).
-    func testPortableFormsMatchReferenceAndAreBatchIndependent() {
-        SkinnyGEMM.forcingPortable {
-            check(.forward, shapes: [(1, 1, 1), (3, 7, 17), (5, 13, 100), (40, 20, 300)], seed: 7)
-            check(.inputGradient, shapes: [(1, 1, 1), (3, 65, 17), (7, 200, 97)], seed: 9)
+    /// Every other kernel this CPU can run (the portable loop of CPUs without AVX-512): the same contract
+    /// (reference, batch independence).
+    func testOtherKernelsMatchReferenceAndAreBatchIndependent() {
+        for path in SkinnyGEMM.supportedPaths where path != SkinnyGEMM.path {
+            SkinnyGEMM.forcing(path) {
+                XCTAssertEqual(SkinnyGEMM.path, path)
+                check(.forward, shapes: [(1, 1, 1), (2, 5, 15), (3, 4, 8), (4, 7, 17), (5, 13, 100), (7, 64, 1030), (40, 20, 300)], seed: 7)
+                check(.inputGradient, shapes: [(1, 1, 1), (3, 65, 17), (4, 24, 24), (5, 130, 97), (7, 200, 300)], seed: 9)
+            }
         }
+        XCTAssertTrue(SkinnyGEMM.supportedPaths.contains(.portable))
     }
 
     func testInputGradientMatchesReferenceAndIsBatchIndependent() {
