@@ -374,6 +374,15 @@ public final class MetricsFile: @unchecked Sendable {
         try copy.finish()
     }
 
+    /// Tests: drops the writer as a killed process would — the HDF5 handle closed without a commit (what it wrote
+    /// since the last commit never reaches `path`), the lock released, the working copy left behind.
+    public func abandonForTesting() {
+        lock.lock()
+        defer { lock.unlock() }
+        try? file.close()
+        copy.release()
+    }
+
     /// Bytes held by HDF5's metadata cache for this file (diagnostics; see "Memory" in docs/METRICS.md).
     public var metadataCacheBytes: Int { (try? locked { $0.metadataCacheBytes }) ?? 0 }
 

@@ -238,6 +238,33 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(try MetricsReader(path: path).rootAttributes()["resumes"], .int(2))
     }
 
+    /// What a kill leaves beside the run — a working copy torn at any byte, a half-copied commit — is never read:
+    /// the run's file is the last commit, and resume starts from it.
+    func testTornWorkingCopyIsNeverRead() throws {
+        let path = tmp("torn.h5")
+        let m = try MetricsFile.create(path: path, config: "{}", seed: 3, worldSize: 1, model: "m", overwrite: false)
+        try m.writeRound(0, samples: Self.samples(round: 0, n: 5), sftSteps: [(1, 0.5)], attributes: [:])
+        try m.writeEval(arm: "base", records: Self.evals(n: 4, seed: 1), accuracy: 0.25)
+        let published = try Data(contentsOf: URL(fileURLWithPath: path))
+        m.abandonForTesting()  // as a SIGKILL would: no close, no publication
+        // The working copy and a commit in flight, torn: truncated mid-file, and garbage.
+        let work = try Data(contentsOf: URL(fileURLWithPath: path + ".writing"))
+        try work.prefix(work.count / 2).write(to: URL(fileURLWithPath: path + ".writing"))
+        try Data(repeating: 0xAB, count: 4096).write(to: URL(fileURLWithPath: path + ".publish"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), published, "the run's file is the last commit")
+        XCTAssertEqual(try MetricsReader(path: path).completedRounds(), [0])
+        let (r, done) = try MetricsFile.resume(path: path)
+        XCTAssertEqual(done, [0])
+        try r.writeRound(1, samples: Self.samples(round: 1, n: 3), sftSteps: [], attributes: [:])
+        try r.close()
+        let reader = try MetricsReader(path: path)
+        XCTAssertEqual(try reader.completedRounds(), [0, 1])
+        XCTAssertEqual(try reader.samples(round: 0), Self.samples(round: 0, n: 5))
+        XCTAssertEqual(try reader.eval("base").accuracy, 0.25)
+        XCTAssertEqual(try reader.rootAttributes()["resumes"], .int(1))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path + ".writing"))
+    }
+
     func testResumeRefusesForeignFiles() throws {
         XCTAssertThrowsError(try MetricsFile.resume(path: tmp("missing.h5"))) { e in
             guard case MetricsError.notAMetricsFile = e else { return XCTFail("\(e)") }
