@@ -49,8 +49,9 @@ public enum BLASRuntime {
         return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Ranks OpenBLAS kernel sets by the vector width they use, so that an override only ever goes up.
-    static func rank(ofCore name: String) -> Int {
+    /// Ranks OpenBLAS kernel sets by the vector width they use, so that an override only ever goes up
+    /// (4: AVX-512, 3: AVX2, 2: AVX, 1: SSE or unknown).
+    public static func rank(ofCore name: String) -> Int {
         switch name.lowercased() {
         case "skylakex", "cooperlake", "sapphirerapids": return 4
         case "haswell", "zen", "skylake": return 3
