@@ -81,7 +81,7 @@ public enum Pretrain {
     }
 
     public static func world(_ c: ResolvedConfig) throws -> ToyWorld {
-        return try ToyWorld(seed: UInt64(c.int("world.seed")), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
+        return try ToyWorld(seed: UInt64(max(0, c.int("world.seed"))), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
     }
 
     /// The HF config.json of the model the configuration describes.
