@@ -23,21 +23,21 @@ public final class ARCDomain: SelfEditDomain {
         ConfigKey("arc.train_file", .string, .string(""), "Tasks ReSTEM trains on: a Kaggle challenges file, a per-task JSON file, or a folder of them."),
         ConfigKey("arc.train_solutions", .string, .string(""), "Kaggle solutions file for arc.train_file (test outputs; needed to grade)."),
         ConfigKey("arc.train_tasks", .strings, .array([.string("seal-train")]), "Task ids (or the set names seal-train, seal-eval) to use from arc.train_file; empty: all."),
-        ConfigKey("arc.train_count", .int, .int(0), "Use the first N selected training tasks (0: all)."),
+        ConfigKey("arc.train_count", .int, .int(0), "Use the first N selected training tasks (0: all).", range: .atLeast(0)),
         ConfigKey("arc.eval_file", .string, .string(""), "Held-out tasks (same layouts as arc.train_file)."),
         ConfigKey("arc.eval_solutions", .string, .string(""), "Kaggle solutions file for arc.eval_file."),
         ConfigKey("arc.eval_tasks", .strings, .array([.string("seal-eval")]), "Task ids (or set names) to use from arc.eval_file; empty: all."),
-        ConfigKey("arc.eval_count", .int, .int(0), "Use the first N selected evaluation tasks (0: all)."),
-        ConfigKey("arc.format", .string, .string("numpy"), "Grid text: numpy (SEAL's `[[0 1]\\n [2 3]]`) or compact (rows of digits)."),
-        ConfigKey("arc.chat", .string, .string("auto"), "Prompt format: auto (the tokenizer's chat format if it has one), llama3, qwen2 or none."),
-        ConfigKey("arc.max_leave_out", .int, .int(2), "TTT data: leave-one-out up to leave-N-out tasks (SEAL: 2)."),
-        ConfigKey("arc.max_examples", .int, .int(250), "TTT data: at most this many examples (a seeded sample beyond it)."),
-        ConfigKey("arc.max_tokens", .int, .int(8192), "TTT data: examples of this many tokens or more are dropped (also capped by the model's context)."),
-        ConfigKey("arc.data_seed", .int, .int(0), "Seed of the TTT data (with the task id; the same for every self-edit of a task, as in SEAL)."),
-        ConfigKey("arc.warmup_steps", .int, .int(11), "Warmup steps of the TTT schedule (SEAL: 11)."),
-        ConfigKey("arc.budget", .int, .int(375), "A self-edit with num_train_epochs × examples / 2 above this trains nothing (reward 0)."),
-        ConfigKey("arc.attempts", .int, .int(2), "Voted attempts per test input (1–3)."),
-        ConfigKey("arc.answer_tokens", .int, .int(0), "Longest answer in tokens (0: twice the longest demonstration output or test input)."),
+        ConfigKey("arc.eval_count", .int, .int(0), "Use the first N selected evaluation tasks (0: all).", range: .atLeast(0)),
+        ConfigKey("arc.format", .string, .string("numpy"), "Grid text: numpy (SEAL's `[[0 1]\\n [2 3]]`) or compact (rows of digits).", range: .oneOf(["numpy", "compact"])),
+        ConfigKey("arc.chat", .string, .string("auto"), "Prompt format: auto (the tokenizer's chat format if it has one), llama3, qwen2 or none.", range: .oneOf(["auto", "llama3", "qwen2", "qwen2.5", "none"])),
+        ConfigKey("arc.max_leave_out", .int, .int(2), "TTT data: leave-one-out up to leave-N-out tasks (SEAL: 2).", range: .ints(1, 64)),
+        ConfigKey("arc.max_examples", .int, .int(250), "TTT data: at most this many examples (a seeded sample beyond it).", range: .ints(1, 1_000_000)),
+        ConfigKey("arc.max_tokens", .int, .int(8192), "TTT data: examples of this many tokens or more are dropped (also capped by the model's context).", range: .ints(2, 1 << 24)),
+        ConfigKey("arc.data_seed", .int, .int(0), "Seed of the TTT data (with the task id; the same for every self-edit of a task, as in SEAL).", range: .anyInt),
+        ConfigKey("arc.warmup_steps", .int, .int(11), "Warmup steps of the TTT schedule (SEAL: 11).", range: .ints(0, 1_000_000)),
+        ConfigKey("arc.budget", .int, .int(375), "A self-edit with num_train_epochs × examples / 2 above this trains nothing (reward 0).", range: .ints(1, 1 << 30)),
+        ConfigKey("arc.attempts", .int, .int(2), "Voted attempts per test input (1–3).", range: .ints(1, 3)),
+        ConfigKey("arc.answer_tokens", .int, .int(0), "Longest answer in tokens (0: twice the longest demonstration output or test input).", range: .ints(0, 1 << 20)),
         ConfigKey("arc.oracle", .string, .string(oracleDefault), "The fixed self-edit of the Oracle TTT arm (eval arm `context`)."),
         ConfigKey("arc.constrained_decoding", .bool, .bool(false), "Sample self-edits under the self-edit grammar (docs/ARC.md), so every one parses; false: free sampling, as SEAL (an unparseable self-edit earns 0)."),
     ]
@@ -86,12 +86,7 @@ public final class ARCDomain: SelfEditDomain {
         budget = config.int("arc.budget")
         attempts = config.int("arc.attempts")
         answerTokens = config.int("arc.answer_tokens")
-        guard maxLeaveOut >= 1 else { throw ARCDataError("arc.max_leave_out must be ≥ 1") }
-        guard maxExamples >= 1 else { throw ARCDataError("arc.max_examples must be ≥ 1") }
-        guard config.int("arc.max_tokens") >= 2 else { throw ARCDataError("arc.max_tokens must be ≥ 2") }
-        guard warmup >= 0 else { throw ARCDataError("arc.warmup_steps must be ≥ 0") }
-        guard (1...3).contains(attempts) else { throw ARCDataError("arc.attempts must be 1, 2 or 3") }
-        guard answerTokens >= 0 else { throw ARCDataError("arc.answer_tokens must be ≥ 0") }
+        // Ranges (arc.max_leave_out ≥ 1, arc.attempts 1–3, ...) are the schema's, checked when the config resolved.
         do { oracle = try ARCSelfEdit.parse(config.string("arc.oracle")) } catch let e as InvalidSelfEdit {
             throw ARCDataError("arc.oracle is not a usable self-edit: \(e.reason)")
         }
@@ -100,9 +95,12 @@ public final class ARCDomain: SelfEditDomain {
             let path = config.string(file)
             if path.isEmpty { return [] }
             let solutions = config.string(sol)
-            var tasks = try ARCSets.select(config.strings(ids), from: try ARCData.load(path, solutions: solutions.isEmpty ? nil : solutions),
-                                           source: "\(ids) (\(path))")
+            let loaded = try ARCData.load(path, solutions: solutions.isEmpty ? nil : solutions)
+            // A split with no task would run nothing and exit 0: an error naming the file.
+            if loaded.isEmpty { throw ARCDataError("\(path) (\(file)): no tasks in it") }
+            var tasks = try ARCSets.select(config.strings(ids), from: loaded, source: "\(ids) (\(path))")
             if config.int(count) > 0 { tasks = Array(tasks.prefix(config.int(count))) }
+            if tasks.isEmpty { throw ARCDataError("\(path) (\(file)): \(ids) selects no task") }
             for t in tasks where !t.hasSolutions {
                 throw ARCDataError("\(path): task \(t.id) has no test output to grade against (give \(sol))")
             }
@@ -147,8 +145,11 @@ public final class ARCDomain: SelfEditDomain {
     // MARK: SelfEditDomain
 
     public func contexts(split: String) throws -> [ContextInfo] {
+        guard split == "train" || split == "eval" else { throw ARCDataError("unknown split '\(split)' (train or eval)") }
+        let tasks = split == "train" ? train : eval
+        if tasks.isEmpty { throw ARCDataError("arc.\(split)_file is not set: this run needs the \(split) split's tasks") }
         // Inner-loop cost grows with the TTT data: (leave-n tasks) × (cells per example).
-        (split == "train" ? train : eval).map { t in
+        return tasks.map { t in
             let cells = t.grids.reduce(0) { $0 + $1.rows * $1.cols }
             return ContextInfo(id: t.id, cost: Double(t.train.count * t.train.count * cells))
         }

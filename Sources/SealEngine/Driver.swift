@@ -132,6 +132,8 @@ extension ReSTEMEngine {
     public func evaluateArms(out: String, overwrite: Bool) throws {
         Preemption.install()
         let arms = try config.strings("eval.arms").map { ($0, try EngineConfig.armKind($0)) }
+        if arms.isEmpty { throw EngineError("eval.arms is empty: nothing to evaluate") }
+        try checkSplits(forTrain: false)
         let (metrics, _) = try openRun(out: out, overwrite: overwrite)
         var done: [String] = try metrics?.evalArms() ?? []
         if mpi.isRoot && !done.isEmpty { log("arms already done: \(done.joined(separator: ", "))") }

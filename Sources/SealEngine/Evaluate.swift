@@ -70,7 +70,10 @@ extension ReSTEMEngine {
                 }
             case .selfEdits, .external:
                 do {
-                    let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: edits[u.context]![u.sample])
+                    guard let list = edits[u.context], list.indices.contains(u.sample) else {
+                        throw EngineError("arm \(arm): no self-edit \(u.sample) for context \(u.context)")
+                    }
+                    let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: list[u.sample])
                     let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(u.context), UInt64(u.sample)])
                     ev = try innerLoop(contextID: u.context, plan: plan, seed: seed).0
                 } catch let e as InvalidSelfEdit {

@@ -14,11 +14,37 @@ import SealTrain
 extension ReSTEMEngine {
     /// The experiment `run.experiment` names: restem (the rounds), cpt or continual.
     public func runExperiment(out: String, overwrite: Bool) throws {
+        try checkSplits(forTrain: true)
         switch config.string("run.experiment") {
         case "restem": try train(out: out, overwrite: overwrite)
         case "cpt": try continuedPretraining(out: out, overwrite: overwrite)
         case "continual": try continualLearning(out: out, overwrite: overwrite)
         case let other: throw EngineError("run.experiment must be restem, cpt or continual (got '\(other)')")
+        }
+    }
+
+    /// Before any work: every split this command will use has contexts (the domain's error names its file and
+    /// filter otherwise), so that a run never evaluates arms for hours and then finds no training context, and
+    /// never ends with exit 0 having run nothing.
+    func checkSplits(forTrain: Bool) throws {
+        let arms = !config.strings("eval.arms").isEmpty
+        var splits: [String] = []
+        if forTrain {
+            switch config.string("run.experiment") {
+            case "restem":
+                let rounds = config.int("run.rounds")
+                if rounds > 0 { splits.append("train") }
+                if (config.bool("eval.before_train") && arms) || (rounds > 0 && (config.bool("eval.after_train") || config.bool("eval.each_round"))) {
+                    splits.append("eval")
+                }
+            default: splits.append("eval")
+            }
+        } else if arms {
+            splits.append("eval")
+        }
+        for split in splits {
+            let n = try domain.contexts(split: split).count
+            if n == 0 { throw EngineError("the \(split) split has no contexts: nothing to run") }
         }
     }
 
@@ -28,6 +54,11 @@ extension ReSTEMEngine {
         var completed: [Int] = []
         if mpi.isRoot {
             if FileManager.default.fileExists(atPath: out) && !overwrite {
+                // A run of another configuration is refused before its file is opened for writing (resume counts
+                // itself in the file).
+                if let stored = try? MetricsReader(path: out).config(), !config.sameRun(asStored: stored) {
+                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                }
                 let (m, done) = try MetricsFile.resume(path: out)
                 guard config.sameRun(asStored: try m.config) else {
                     throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
@@ -41,9 +72,20 @@ extension ReSTEMEngine {
                     log("resuming \(out): no round complete yet")
                 }
             } else {
-                if overwrite { try? FileManager.default.removeItem(atPath: out + ".ckpt") }
-                metrics = try MetricsFile.create(path: out, config: config.json, seed: config.int("run.seed"),
-                                                 worldSize: mpi.size, model: modelDir.path, overwrite: overwrite)
+                let ckpt = out + ".ckpt"
+                metrics = try MetricsFile.create(path: out, config: try config.json, seed: config.int("run.seed"),
+                                                 worldSize: mpi.size, model: modelDir.path, overwrite: overwrite) {
+                    // Under the writers' lock (a live run of this --out holds it, and is refused before this runs):
+                    // the replaced run's checkpoints and journals go; without --overwrite, checkpoints beside a
+                    // missing metrics file belong to some other run and are not mixed into this one.
+                    guard FileManager.default.fileExists(atPath: ckpt) else { return }
+                    guard overwrite else {
+                        throw EngineError("\(ckpt) holds checkpoints or journals but \(out) does not exist (the metrics file was removed?); remove \(ckpt), or pass --overwrite to start over")
+                    }
+                    do { try FileManager.default.removeItem(atPath: ckpt) } catch {
+                        throw EngineError("--overwrite: cannot remove \(ckpt): \(error.localizedDescription)")
+                    }
+                }
             }
         }
         completed = try Wire.decode([Int].self, try mpi.broadcast(try Wire.bytes(completed)))
@@ -124,8 +166,8 @@ extension ReSTEMEngine {
             }
             let maxLength = min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings)
             var rows: [EncodedExample] = []
-            for key in byLoss.keys.sorted() {
-                let (lossOn, eos, r) = byLoss[key]!
+            for (_, group) in byLoss.sorted(by: { $0.key < $1.key }) {
+                let (lossOn, eos, r) = group
                 rows += try Dataset.encode(r, tokenizer: tokenizer, lossOn: lossOn, maxLength: maxLength, eosID: policy.eosTokenIDs.first,
                                            appendEOS: eos, source: "cpt rows").0
             }

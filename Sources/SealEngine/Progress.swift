@@ -39,6 +39,8 @@ public final class ProgressReporter {
     }
 
     static func clock(_ s: Double) -> String {
+        // An ETA from a near-zero rate can be enormous or infinite: never converted to Int unchecked.
+        guard s.isFinite, s >= 0, s < 1e12 else { return "--:--" }
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }

@@ -22,6 +22,9 @@ public final class ReSTEMEngine {
     public let tokenizer: Tokenizer
     let modelDir: URL
     let trainWorkspace = TrainingWorkspace()
+    /// The inner loop's LoRA targets and schedule, read (and checked) once.
+    let innerTargets: [LoRATarget]
+    let innerSchedule: LRSchedule
     /// Progress lines (rank 0 only), e.g. to stdout.
     public var log: (String) -> Void = { print($0) }
     /// Per-unit progress lines (rank 0); off with --quiet.
@@ -31,21 +34,31 @@ public final class ReSTEMEngine {
         self.domain = domain
         self.config = config
         self.mpi = mpi
+        // The values were checked against the schema's ranges when the config was resolved; what the schema
+        // cannot say (a key another schema left out, a list that parses to nothing) is checked here, before the
+        // model is loaded.
         let path = config.string("model.path")
         if path.isEmpty { throw EngineError("model.path is not set (config key model.path or --set model.path=DIR)") }
-        modelDir = URL(fileURLWithPath: path)
-        policy = try TransformerModel.load(directory: modelDir)
-        tokenizer = try Tokenizer(directory: modelDir)
-        for key in ["filter.mode", "reward.kind", "inner.schedule", "sft.schedule"] { _ = key }
         guard ["top1", "threshold", "positive_gain"].contains(config.string("filter.mode")) else {
             throw EngineError("filter.mode must be top1, threshold or positive_gain")
         }
         guard ["adapted", "gain"].contains(config.string("reward.kind")) else { throw EngineError("reward.kind must be adapted or gain") }
-        for k in ["inner.schedule", "sft.schedule"] where LRSchedule(rawValue: config.string(k)) == nil {
-            throw EngineError("\(k) must be constant, linear or cosine")
+        func schedule(_ k: String) throws -> LRSchedule {
+            guard let s = LRSchedule(rawValue: config.string(k)) else { throw EngineError("\(k) must be constant, linear or cosine") }
+            return s
         }
-        _ = try LoRATarget.parseList(config.strings("inner.lora_targets").joined(separator: ","))
-        _ = try LoRATarget.parseList(config.strings("sft.lora_targets").joined(separator: ","))
+        func targets(_ k: String) throws -> [LoRATarget] {
+            do { return try LoRATarget.parseList(config.strings(k).joined(separator: ",")) } catch { throw EngineError("\(k): \(error)") }
+        }
+        innerSchedule = try schedule("inner.schedule")
+        _ = try schedule("sft.schedule")
+        _ = try schedule("cpt.schedule")
+        innerTargets = try targets("inner.lora_targets")
+        _ = try targets("sft.lora_targets")
+        _ = try targets("cpt.lora_targets")
+        modelDir = URL(fileURLWithPath: path)
+        policy = try TransformerModel.load(directory: modelDir)
+        tokenizer = try Tokenizer(directory: modelDir)
     }
 
     // MARK: self-edits and inner loops
@@ -86,9 +99,8 @@ public final class ReSTEMEngine {
 
     /// The inner-loop LoRA adapter and trainer of this rank (allocated once, reset per inner loop).
     lazy var innerLoRA: LoRAAdapter = {
-        let targets = try! LoRATarget.parseList(config.strings("inner.lora_targets").joined(separator: ","))
-        return LoRAAdapter(modelConfig: policy.config, config: LoRAConfig(rank: config.int("inner.lora_rank"),
-                                                                          alpha: config.double("inner.lora_alpha"), targets: targets))
+        LoRAAdapter(modelConfig: policy.config, config: LoRAConfig(rank: config.int("inner.lora_rank"),
+                                                                   alpha: config.double("inner.lora_alpha"), targets: innerTargets))
     }()
 
     /// Runs one inner loop: fresh adapter (seeded), finetune on the plan, evaluate. Returns the evaluation, the
@@ -108,7 +120,7 @@ public final class ReSTEMEngine {
         tc.learningRate = plan.learningRate ?? config.double("inner.lr")
         tc.epochs = plan.epochs ?? config.double("inner.epochs")
         tc.batchSize = config.int("inner.batch_size")
-        tc.schedule = LRSchedule(rawValue: config.string("inner.schedule"))!
+        tc.schedule = innerSchedule
         tc.warmupSteps = plan.warmupSteps ?? 0
         tc.seed = seed
         tc.shuffle = true

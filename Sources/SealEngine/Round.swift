@@ -213,8 +213,9 @@ extension ReSTEMEngine {
         if rows.isEmpty { return ([], nil) }
         var lora: LoRAAdapter? = nil
         if let lc = recipe.lora {
-            lora = LoRAAdapter(modelConfig: policy.config, config: lc)
-            lora!.reset(seed: recipe.seed)
+            let adapter = LoRAAdapter(modelConfig: policy.config, config: lc)
+            adapter.reset(seed: recipe.seed)
+            lora = adapter
         }
         let params = lora?.params ?? policy.params
         let grads = lora?.grads ?? FloatBuffer(count: policy.params.count)
@@ -223,7 +224,11 @@ extension ReSTEMEngine {
         tc.epochs = recipe.epochs
         tc.batchSize = recipe.batch
         let probe = try Trainer(model: policy, lora: nil, config: tc, workspace: trainWorkspace)
-        let totalRows = Int((Double(rows.count) * recipe.epochs).rounded(.up))
+        let wanted = (Double(rows.count) * recipe.epochs).rounded(.up)
+        guard wanted.isFinite, wanted >= 0, wanted <= Double(1 << 40) else {
+            throw EngineError("\(recipe.label): \(rows.count) rows × \(recipe.epochs) epochs is not a number of rows it can train on")
+        }
+        let totalRows = Int(wanted)
         let order = probe.rowOrder(rows: rows.count, count: totalRows)
         let perStep = max(recipe.micro, recipe.batch)
         let totalSteps = max(1, (totalRows + perStep - 1) / perStep)
@@ -294,7 +299,10 @@ struct FinetuneRecipe {
 
     init(_ config: ResolvedConfig, prefix p: String, full: Bool, seed: UInt64, label: String) throws {
         if !full {
-            let targets = try LoRATarget.parseList(config.strings("\(p).lora_targets").joined(separator: ","))
+            let targets: [LoRATarget]
+            do { targets = try LoRATarget.parseList(config.strings("\(p).lora_targets").joined(separator: ",")) } catch {
+                throw EngineError("\(p).lora_targets: \(error)")
+            }
             lora = LoRAConfig(rank: config.int("\(p).lora_rank"), alpha: config.double("\(p).lora_alpha"), targets: targets)
         }
         lr = config.double("\(p).lr")

@@ -13,7 +13,7 @@ public enum TOMLValue: Equatable, Sendable, CustomStringConvertible {
         case .double(let d): return "\(d)"
         case .bool(let b): return b ? "true" : "false"
         case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
-        case .table(let t): return "{" + t.keys.sorted().map { "\($0) = \(t[$0]!)" }.joined(separator: ", ") + "}"
+        case .table(let t): return "{" + t.sorted(by: { $0.key < $1.key }).map { "\($0.key) = \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
 

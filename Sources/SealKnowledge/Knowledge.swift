@@ -11,24 +11,36 @@ import SealTrain
 public final class KnowledgeDomain: SelfEditDomain {
     public static let schema: [ConfigKey] = [
         ConfigKey("knowledge.train_file", .string, .string(""), "Passages ReSTEM trains on: SEAL's schema (a JSON list of {title, context, questions}) or the official SQuAD v1.1 layout (data → paragraphs → qas → answers)."),
-        ConfigKey("knowledge.train_shuffle_seed", .int, .int(-1), "Shuffle the training passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order)."),
-        ConfigKey("knowledge.train_skip", .int, .int(0), "Skip the first N training passages (after the shuffle)."),
-        ConfigKey("knowledge.train_count", .int, .int(0), "Use the first N training passages (after shuffle and skip; 0: all)."),
+        ConfigKey("knowledge.train_shuffle_seed", .int, .int(-1), "Shuffle the training passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order).", range: .atLeast(-1)),
+        ConfigKey("knowledge.train_skip", .int, .int(0), "Skip the first N training passages (after the shuffle).", range: .atLeast(0)),
+        ConfigKey("knowledge.train_count", .int, .int(0), "Use the first N training passages (after shuffle and skip; 0: all).", range: .atLeast(0)),
         ConfigKey("knowledge.eval_file", .string, .string(""), "Held-out passages (either layout). SEAL's evaluation set: squad_val.json with eval_shuffle_seed = 42, eval_count = 200."),
-        ConfigKey("knowledge.eval_shuffle_seed", .int, .int(-1), "Shuffle the evaluation passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order)."),
-        ConfigKey("knowledge.eval_count", .int, .int(0), "Use the first N evaluation passages (after shuffle and skip; 0: all)."),
-        ConfigKey("knowledge.eval_skip", .int, .int(0), "Skip the first N evaluation passages (keeps train and eval apart when both read one file)."),
+        ConfigKey("knowledge.eval_shuffle_seed", .int, .int(-1), "Shuffle the evaluation passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order).", range: .atLeast(-1)),
+        ConfigKey("knowledge.eval_count", .int, .int(0), "Use the first N evaluation passages (after shuffle and skip; 0: all).", range: .atLeast(0)),
+        ConfigKey("knowledge.eval_skip", .int, .int(0), "Skip the first N evaluation passages (keeps train and eval apart when both read one file).", range: .atLeast(0)),
         ConfigKey("knowledge.self_edits_file", .string, .string(""), "Self-edits written elsewhere, per passage (a SEAL synthetic-data file: {title, context, completions}), e.g. gpt4_1_val.json; looked up by title and text."),
-        ConfigKey("knowledge.prompt", .string, .string("implications"), "Self-edit prompt: implications, implications-long, implications-very-long, rewrite or self-qa (SEAL's texts)."),
+        ConfigKey("knowledge.prompt", .string, .string("implications"), "Self-edit prompt: implications, implications-long, implications-very-long, rewrite or self-qa (SEAL's texts).", range: .oneOf(KnowledgePrompts.selfEditTemplates.keys.sorted())),
         ConfigKey("knowledge.prompt_template", .string, .string(""), "Own self-edit prompt replacing knowledge.prompt: text with {title} and {context} ({{ and }} for literal braces)."),
         ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence (SEAL's --split_newlines, its setting for every evaluation; self-QA completions are cut at each 'Question N:' instead). false: each '---' segment is one sequence (SEAL's CPT runs)."),
-        ConfigKey("knowledge.empty_self_edit", .string, .string("train"), "An empty (all-whitespace) self-edit: train (through the rule like any other: the passage alone with split_lines, as SEAL's naive arm), invalid (reward 0, recorded, never kept: SEAL's query_server drops empty completions) or context (the passage's text stands in for it: SEAL's continual_self_edits.py)."),
+        ConfigKey("knowledge.empty_self_edit", .string, .string("train"), "An empty (all-whitespace) self-edit: train (through the rule like any other: the passage alone with split_lines, as SEAL's naive arm), invalid (reward 0, recorded, never kept: SEAL's query_server drops empty completions) or context (the passage's text stands in for it: SEAL's continual_self_edits.py).", range: .oneOf(EmptySelfEditPolicy.allCases.map(\.rawValue))),
         ConfigKey("knowledge.end_with_eos", .bool, .bool(false), "Each training sequence ends with an EOS target. SEAL pads every sequence to 2048 tokens with EOS and trains on the padding; its one informative target is the first EOS (where the text stops), which this keeps without the padding. The paper's knowledge jobs set it."),
-        ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy)."),
-        ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break)."),
-        ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer."),
-        ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout)."),
-    ] + GraderSettings.schema
+        ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy).", range: .oneOf(["accuracy", "answer_likelihood"])),
+        ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break).", range: .oneOf(["eos", "newline"])),
+        ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer.", range: .ints(1, 1 << 20)),
+        ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout).", range: .oneOf(["first", "all"])),
+    ] + GraderSettings.schema.map(KnowledgeDomain.graderRange)
+
+    /// The ranges of the `grader.*` keys (GraderSettings defines them; the values they accept are set here, with
+    /// every other key's).
+    static func graderRange(_ k: ConfigKey) -> ConfigKey {
+        switch k.name {
+        case "grader.kind": return k.ranged(.oneOf(["local", "contains", "llm", "http"]))
+        case "grader.chat": return k.ranged(.oneOf(["auto", "on", "off"]))
+        case "grader.max_tokens": return k.ranged(.ints(1, 4096))
+        case "grader.timeout": return k.ranged(.positive(atMost: 86_400))
+        default: return k
+        }
+    }
 
     let train: [Passage]
     let eval: [Passage]
@@ -50,8 +62,14 @@ public final class KnowledgeDomain: SelfEditDomain {
             if f.isEmpty { return [] }
             let seed = config.int("knowledge.\(split)_shuffle_seed")
             if seed < -1 { throw KnowledgeDataError("knowledge.\(split)_shuffle_seed must be -1 (file order) or a seed ≥ 0") }
-            let ps = KnowledgeData.select(try KnowledgeData.load(f), shuffleSeed: seed >= 0 ? seed : nil,
-                                          skip: config.int("knowledge.\(split)_skip"), count: config.int("knowledge.\(split)_count"))
+            let all = try KnowledgeData.load(f)
+            let skip = config.int("knowledge.\(split)_skip")
+            let ps = KnowledgeData.select(all, shuffleSeed: seed >= 0 ? seed : nil, skip: skip, count: config.int("knowledge.\(split)_count"))
+            // A split with no passage would run nothing and exit 0: an error naming the file (and the filter).
+            if all.isEmpty { throw KnowledgeDataError("\(f) (knowledge.\(split)_file): no passages in the file") }
+            if ps.isEmpty {
+                throw KnowledgeDataError("\(f) (knowledge.\(split)_file): knowledge.\(split)_skip = \(skip) leaves no passage of the file's \(all.count)")
+            }
             return ps.map { var p = $0; p.id = prefix + p.id; return p }
         }
         train = try load("train", prefix: "train/")
@@ -88,7 +106,11 @@ public final class KnowledgeDomain: SelfEditDomain {
     public func passages(split: String) -> [Passage] { split == "train" ? train : eval }
 
     public func contexts(split: String) throws -> [ContextInfo] {
-        passages(split: split).map { ContextInfo(id: $0.id, cost: Double($0.context.count) * Double(max(1, $0.questions.count))) }
+        guard split == "train" || split == "eval" else { throw KnowledgeDataError("unknown split '\(split)' (train or eval)") }
+        if passages(split: split).isEmpty {
+            throw KnowledgeDataError("knowledge.\(split)_file is not set: this run needs the \(split) split's passages")
+        }
+        return passages(split: split).map { ContextInfo(id: $0.id, cost: Double($0.context.count) * Double(max(1, $0.questions.count))) }
     }
 
     public func selfEditPrompt(contextID: String) throws -> String {

@@ -88,12 +88,19 @@ public enum KnowledgePrompts {
 
     /// The `implications` self-edit prompt.
     public static func implications(title: String, context: String) -> String {
-        try! selfEditTemplate(name: "implications").render(["title": title, "context": context])
+        builtIn("implications", title: title, context: context)
     }
 
     /// The `rewrite` self-edit prompt.
     public static func rewrite(title: String, context: String) -> String {
-        try! selfEditTemplate(name: "rewrite").render(["title": title, "context": context])
+        builtIn("rewrite", title: title, context: context)
+    }
+
+    /// A built-in prompt filled in. Every built-in parses (PromptTests renders each); were one not to, its
+    /// placeholders are substituted literally rather than the program stopping.
+    static func builtIn(_ name: String, title: String, context: String) -> String {
+        if let t = try? selfEditTemplate(name: name) { return t.render(["title": title, "context": context]) }
+        return (selfEditTemplates[name] ?? "").replacingOccurrences(of: "{title}", with: title).replacingOccurrences(of: "{context}", with: context)
     }
 
     /// The no-passage question prompt.

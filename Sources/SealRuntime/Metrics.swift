@@ -183,14 +183,19 @@ public final class MetricsFile: @unchecked Sendable {
     }
 
     /// Creates a new file (error if it exists unless overwrite) and writes the root attributes with status "running".
-    /// `config` must be JSON text (the resolved run config); it is stored verbatim.
+    /// `config` must be JSON text (the resolved run config); it is stored verbatim. `whileLocked` runs once the
+    /// writers' lock is held and before anything is written: where a caller clears what belongs to the run it
+    /// replaces (checkpoints, journals), so that a live writer of the same run — whose lock refuses this one first —
+    /// never loses them. An error from it leaves the published file as it was.
     public static func create(path: String, config: String, seed: Int, worldSize: Int, model: String, overwrite: Bool,
-                              sealVersion: String = MetricsFile.defaultSealVersion) throws -> MetricsFile {
+                              sealVersion: String = MetricsFile.defaultSealVersion,
+                              whileLocked: () throws -> Void = {}) throws -> MetricsFile {
         guard (try? JSONSerialization.jsonObject(with: Data(config.utf8), options: [.fragmentsAllowed])) != nil else {
             throw MetricsError.invalidArgument(path: path, "config is not valid JSON")
         }
         if !overwrite, FileManager.default.fileExists(atPath: path) { throw MetricsError.fileExists(path: path) }
         let copy = try WorkingCopy(published: path)
+        try whileLocked()
         let f = try HDF5File(path: copy.work, access: .create(overwrite: true), options: writerOptions)
         try f.setAttribute("schema_version", schemaVersion)
         try f.setAttribute("config", config)

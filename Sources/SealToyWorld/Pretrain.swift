@@ -21,49 +21,49 @@ import SealTrain
 /// Every step is deterministic given the configuration (and the thread count only changes floating-point sums).
 public enum Pretrain {
     public static let schema: [ConfigKey] = [
-        ConfigKey("world.seed", .int, .int(0), "Seed of the toy world (people, biographies, questions, corpus)."),
-        ConfigKey("world.known", .int, .int(400), "Known people: the pretraining population."),
-        ConfigKey("world.new", .int, .int(200), "New people: SEAL's contexts (never in the corpus)."),
-        ConfigKey("world.practice", .int, .int(1200), "Practice people: each appears once, in a self-edit example of the corpus."),
-        ConfigKey("world.eval", .int, .int(100), "New people in the held-out split (the last ones); the rest are the training split."),
-        ConfigKey("corpus.bio_variants", .int, .int(3), "Biographies per known person."),
-        ConfigKey("corpus.qa_fraction", .double, .double(0.5), "Fraction of known people whose question–answer pairs are in the corpus."),
-        ConfigKey("corpus.qa_phrasings", .int, .int(2), "Question phrasings per attribute in the corpus (of 4)."),
-        ConfigKey("corpus.implications_rate", .double, .double(0.25), "Fraction of known people with an implications self-edit example (practice people always have one)."),
-        ConfigKey("corpus.implications_coverage", .double, .double(0.7), "Probability that an implications example states each fact."),
-        ConfigKey("corpus.derived_rate", .double, .double(0.15), "Probability of each derived statement in an implications example."),
-        ConfigKey("corpus.rewrite_rate", .double, .double(0.1), "Fraction of known and practice people with a rewrite self-edit example."),
-        ConfigKey("corpus.rewrite_count", .int, .int(2), "Biographies per rewrite example."),
+        ConfigKey("world.seed", .int, .int(0), "Seed of the toy world (people, biographies, questions, corpus).", range: .atLeast(0)),
+        ConfigKey("world.known", .int, .int(400), "Known people: the pretraining population.", range: .ints(1, ToyWorld.nameCapacity)),
+        ConfigKey("world.new", .int, .int(200), "New people: SEAL's contexts (never in the corpus).", range: .ints(0, ToyWorld.nameCapacity)),
+        ConfigKey("world.practice", .int, .int(1200), "Practice people: each appears once, in a self-edit example of the corpus.", range: .ints(0, ToyWorld.nameCapacity)),
+        ConfigKey("world.eval", .int, .int(100), "New people in the held-out split (the last ones); the rest are the training split.", range: .ints(0, ToyWorld.nameCapacity)),
+        ConfigKey("corpus.bio_variants", .int, .int(3), "Biographies per known person.", range: .ints(1, 1000)),
+        ConfigKey("corpus.qa_fraction", .double, .double(0.5), "Fraction of known people whose question–answer pairs are in the corpus.", range: .unit),
+        ConfigKey("corpus.qa_phrasings", .int, .int(2), "Question phrasings per attribute in the corpus (of 4).", range: .ints(0, Templates.questionPhrasings)),
+        ConfigKey("corpus.implications_rate", .double, .double(0.25), "Fraction of known people with an implications self-edit example (practice people always have one).", range: .unit),
+        ConfigKey("corpus.implications_coverage", .double, .double(0.7), "Probability that an implications example states each fact.", range: .unit),
+        ConfigKey("corpus.derived_rate", .double, .double(0.15), "Probability of each derived statement in an implications example.", range: .unit),
+        ConfigKey("corpus.rewrite_rate", .double, .double(0.1), "Fraction of known and practice people with a rewrite self-edit example.", range: .unit),
+        ConfigKey("corpus.rewrite_count", .int, .int(2), "Biographies per rewrite example.", range: .ints(1, 1000)),
         ConfigKey("corpus.completion_loss", .bool, .bool(true), "QA pairs and self-edit examples carry loss on the answer / self-edit only (biographies on every token)."),
-        ConfigKey("tokenizer.vocab_size", .int, .int(1024), "BPE vocabulary size (special token and 256 bytes included)."),
-        ConfigKey("tokenizer.min_frequency", .int, .int(2), "A pair seen fewer times is never merged."),
-        ConfigKey("model.hidden_size", .int, .int(192), "Hidden size."),
-        ConfigKey("model.intermediate_size", .int, .int(512), "MLP size."),
-        ConfigKey("model.layers", .int, .int(4), "Decoder layers."),
-        ConfigKey("model.heads", .int, .int(6), "Attention heads."),
-        ConfigKey("model.kv_heads", .int, .int(6), "Key-value heads (grouped-query attention)."),
-        ConfigKey("model.context", .int, .int(512), "max_position_embeddings."),
-        ConfigKey("model.rope_theta", .double, .double(10000), "Rotary base."),
+        ConfigKey("tokenizer.vocab_size", .int, .int(1024), "BPE vocabulary size (special token and 256 bytes included).", range: .ints(257, 1 << 20)),
+        ConfigKey("tokenizer.min_frequency", .int, .int(2), "A pair seen fewer times is never merged.", range: .atLeast(1)),
+        ConfigKey("model.hidden_size", .int, .int(192), "Hidden size.", range: .ints(2, 65_536)),
+        ConfigKey("model.intermediate_size", .int, .int(512), "MLP size.", range: .ints(1, 1 << 20)),
+        ConfigKey("model.layers", .int, .int(4), "Decoder layers.", range: .ints(1, 1024)),
+        ConfigKey("model.heads", .int, .int(6), "Attention heads.", range: .ints(1, 4096)),
+        ConfigKey("model.kv_heads", .int, .int(6), "Key-value heads (grouped-query attention).", range: .ints(1, 4096)),
+        ConfigKey("model.context", .int, .int(512), "max_position_embeddings.", range: .ints(2, 1 << 20)),
+        ConfigKey("model.rope_theta", .double, .double(10000), "Rotary base.", range: .positive),
         ConfigKey("model.tie_embeddings", .bool, .bool(true), "Tie the output head to the embeddings."),
-        ConfigKey("model.init_std", .double, .double(0.02), "Standard deviation of the init."),
-        ConfigKey("model.seed", .int, .int(0), "Seed of the init."),
-        ConfigKey("train.lr", .double, .double(3e-3), "Peak learning rate."),
-        ConfigKey("train.epochs", .double, .double(12), "Epochs over the corpus."),
-        ConfigKey("train.batch_size", .int, .int(16), "Documents per optimizer step."),
-        ConfigKey("train.schedule", .string, .string("cosine"), "constant, linear or cosine (after warmup)."),
-        ConfigKey("train.warmup_steps", .int, .int(50), "Linear warmup steps."),
-        ConfigKey("train.weight_decay", .double, .double(0.0), "AdamW weight decay (on every weight)."),
-        ConfigKey("train.max_grad_norm", .double, .double(1.0), "Gradient clipping norm (0: none)."),
-        ConfigKey("train.beta2", .double, .double(0.98), "AdamW β2."),
-        ConfigKey("train.seed", .int, .int(0), "Seed of the document order."),
-        ConfigKey("train.log_every", .int, .int(100), "Print the mean loss every N steps."),
+        ConfigKey("model.init_std", .double, .double(0.02), "Standard deviation of the init.", range: .positive),
+        ConfigKey("model.seed", .int, .int(0), "Seed of the init.", range: .atLeast(0)),
+        ConfigKey("train.lr", .double, .double(3e-3), "Peak learning rate.", range: .positive),
+        ConfigKey("train.epochs", .double, .double(12), "Epochs over the corpus.", range: .positive(atMost: 10_000)),
+        ConfigKey("train.batch_size", .int, .int(16), "Documents per optimizer step.", range: .ints(1, 1 << 20)),
+        ConfigKey("train.schedule", .string, .string("cosine"), "constant, linear or cosine (after warmup).", range: .oneOf(LRSchedule.allCases.map(\.rawValue))),
+        ConfigKey("train.warmup_steps", .int, .int(50), "Linear warmup steps.", range: .ints(0, 1 << 30)),
+        ConfigKey("train.weight_decay", .double, .double(0.0), "AdamW weight decay (on every weight).", range: .nonNegative),
+        ConfigKey("train.max_grad_norm", .double, .double(1.0), "Gradient clipping norm (0: none).", range: .nonNegative),
+        ConfigKey("train.beta2", .double, .double(0.98), "AdamW β2.", range: .doubles(lo: 0, loOpen: true, hi: 1, hiOpen: true)),
+        ConfigKey("train.seed", .int, .int(0), "Seed of the document order.", range: .atLeast(0)),
+        ConfigKey("train.log_every", .int, .int(100), "Print the mean loss every N steps.", range: .atLeast(1)),
         ConfigKey("out.dir", .string, .string("models/toyworld"), "Output model directory."),
-        ConfigKey("out.dtype", .string, .string("f32"), "Weights on disk: f32, bf16 or f16."),
-        ConfigKey("eval.known", .int, .int(100), "Known people asked their questions after training (each group; 0: none)."),
-        ConfigKey("eval.new", .int, .int(100), "New people asked their questions after training (0: none)."),
-        ConfigKey("eval.self_edits", .int, .int(20), "New people whose passage gets sampled self-edits after training (0: none)."),
-        ConfigKey("eval.samples", .int, .int(3), "Self-edits sampled per passage."),
-        ConfigKey("run.threads", .int, .int(0), "Threads (0: SLURM_CPUS_PER_TASK, else all cores)."),
+        ConfigKey("out.dtype", .string, .string("f32"), "Weights on disk: f32, bf16 or f16.", range: .oneOf(["f32", "float32", "bf16", "bfloat16", "f16", "float16"])),
+        ConfigKey("eval.known", .int, .int(100), "Known people asked their questions after training (each group; 0: none).", range: .atLeast(0)),
+        ConfigKey("eval.new", .int, .int(100), "New people asked their questions after training (0: none).", range: .atLeast(0)),
+        ConfigKey("eval.self_edits", .int, .int(20), "New people whose passage gets sampled self-edits after training (0: none).", range: .atLeast(0)),
+        ConfigKey("eval.samples", .int, .int(3), "Self-edits sampled per passage.", range: .ints(1, 4096)),
+        ConfigKey("run.threads", .int, .int(0), "Threads (0: SLURM_CPUS_PER_TASK, else all cores).", range: .ints(0, EngineConfig.maxThreads)),
     ]
 
     public static func corpusOptions(_ c: ResolvedConfig) -> CorpusOptions {
@@ -81,7 +81,7 @@ public enum Pretrain {
     }
 
     public static func world(_ c: ResolvedConfig) throws -> ToyWorld {
-        return try ToyWorld(seed: UInt64(c.int("world.seed")), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
+        return try ToyWorld(seed: UInt64(max(0, c.int("world.seed"))), known: c.int("world.known"), new: c.int("world.new"), practice: c.int("world.practice"))
     }
 
     /// The HF config.json of the model the configuration describes.
@@ -125,10 +125,11 @@ public enum Pretrain {
         }
     }
 
-    /// Checks the values the schema's types cannot (ranges, relations); every message names its key.
+    /// Checks what the schema's ranges cannot (relations between keys; the ranges again, for a config built
+    /// without `resolve`); every message names its key.
     public static func validate(_ c: ResolvedConfig) throws {
         func need(_ ok: Bool, _ key: String, _ rule: String) throws {
-            if !ok { throw ToyWorldError("\(key) must be \(rule), got \(c.values[key]!)") }
+            if !ok { throw ToyWorldError("\(key) must be \(rule), got \(c.values[key].map { "\($0)" } ?? "nothing")") }
         }
         for k in ["world.seed", "world.known", "world.new", "world.practice", "world.eval", "model.seed", "train.seed",
                   "train.warmup_steps", "eval.known", "eval.new", "eval.self_edits"] {

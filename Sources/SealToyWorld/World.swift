@@ -126,7 +126,12 @@ public struct ToyWorld: Sendable {
     /// sizes of the populations drawn after it.
     public init(seed: UInt64, known: Int, new: Int, practice: Int = 0) throws {
         guard known >= 0, new >= 0, practice >= 0 else { throw ToyWorldError("people counts must be ≥ 0") }
-        // Rejection sampling slows down as the pools fill; half the capacity keeps it fast.
+        // Rejection sampling slows down as the pools fill; half the capacity keeps it fast. (Each count is
+        // checked alone first, so that the sum cannot overflow.)
+        let cap = Self.nameCapacity / 2
+        guard known <= cap, new <= cap, practice <= cap else {
+            throw ToyWorldError("at most \(cap) people (known + new + practice) fit the name pools; asked for \(known) + \(new) + \(practice)")
+        }
         let total = known + new + practice
         guard total <= Self.nameCapacity / 2 else {
             throw ToyWorldError("at most \(Self.nameCapacity / 2) people (known + new + practice) fit the name pools; asked for \(total)")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import SealEngine
 import SealKernels
+import SealModel
 
 /// Entry point. The BLAS kernel choice happens before anything else (it may re-execute the program once: see
 /// `BLASRuntime.ensureFastCore`), then the command line is parsed.
@@ -27,14 +29,19 @@ struct RuntimeOptions: ParsableArguments {
     var threads: Int?
 
     func apply() throws {
-        if let t = threads, t <= 0 { throw ValidationError("--threads must be positive") }
+        if let t = threads, t <= 0 || t > EngineConfig.maxThreads { throw ValidationError("--threads must be 1–\(EngineConfig.maxThreads)") }
         BLASRuntime.setThreads(BLASRuntime.defaultThreads(explicit: threads, environment: ProcessInfo.processInfo.environment))
     }
 }
 
 /// Prints a JSON value on one line.
 func printJSON(_ value: Any) {
-    let data = try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+    // JSON has no NaN or infinity (an accuracy over zero questions, say): such a value is written by JSONWriter
+    // (as seal's other JSON files), never a crash.
+    guard JSONSerialization.isValidJSONObject([value]), let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed]) else {
+        print(JSONWriter.serialize(value, pretty: false))
+        return
+    }
     print(String(decoding: data, as: UTF8.self))
 }
 

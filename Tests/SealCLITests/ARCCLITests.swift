@@ -238,4 +238,30 @@ final class ARCCLITests: XCTestCase {
         XCTAssertEqual(chat.status, 1)
         XCTAssertTrue(chat.err.contains("model.chat must be false"), chat.err)
     }
+
+    /// ARC's keys have ranges like every other: refused at once with the key named (the model is never loaded: the
+    /// path here does not exist); a task file with no task is an error naming the file (before the tokenizer is read).
+    func testBadConfigValuesAndEmptyTaskLists() throws {
+        let job = CLIHarness.root.appendingPathComponent("jobs/arc-tiny.toml").path
+        let out = cli.tmp("arc-bad").appendingPathComponent("x.h5").path
+        for (o, key) in [("arc.attempts=0", "arc.attempts"), ("arc.attempts=4", "arc.attempts"), ("arc.max_leave_out=-1", "arc.max_leave_out"),
+                         ("arc.max_examples=0", "arc.max_examples"), ("arc.answer_tokens=-1", "arc.answer_tokens"), ("arc.budget=0", "arc.budget"),
+                         ("arc.warmup_steps=-3", "arc.warmup_steps"), ("arc.max_tokens=1", "arc.max_tokens"), ("arc.train_count=-1", "arc.train_count"),
+                         ("arc.format=\"words\"", "arc.format"), ("inner.lr=nan", "inner.lr"), ("sampling.top_p=2", "sampling.top_p"),
+                         ("arc.attempts=1.5", "arc.attempts"), ("arc.data_seed=1e400", "arc.data_seed")] {
+            let r = try MPIRunner.run(ranks: nil, ["arc", "train", "--config", job, "--out", out, "--set", o, "--set", "model.path=/nonexistent-model"])
+            XCTAssertEqual(r.status, 1, "\(o): \(r.err)")
+            XCTAssertTrue(r.err.contains("'\(key)'") && !r.err.contains("/nonexistent-model"), "\(o): \(r.err)")
+        }
+        let dir = cli.tmp("arc-empty")
+        let empty = dir.appendingPathComponent("empty.json").path
+        try "{}".write(toFile: empty, atomically: true, encoding: .utf8)
+        for sets in [["arc.eval_file=\"\(empty)\"", "arc.eval_solutions=\"\""], ["arc.eval_count=0", "arc.eval_tasks=[]", "arc.eval_file=\"\(empty)\"", "arc.eval_solutions=\"\""]] {
+            let r = try MPIRunner.run(ranks: nil, ["arc", "eval", "--config", job, "--out", out] + sets.flatMap { ["--set", $0] })
+            XCTAssertEqual(r.status, 1, "\(sets): \(r.err)")
+            XCTAssertTrue(r.err.contains(empty), "\(sets): \(r.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+    }
+
 }

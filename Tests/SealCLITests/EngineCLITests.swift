@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The ReSTEM engine end to end under mpirun, on tinystories-656k and real SQuAD passages: rank-count invariance,
 /// resume after a kill, and config errors. Accuracy with this model is ~0, so the reward is the continuous
@@ -344,4 +347,154 @@ final class EngineCLITests: XCTestCase {
         XCTAssertTrue(r.err.contains("/nonexistent.json") && r.err.contains("rank"), r.err)
         XCTAssertFalse(r.timedOut)
     }
+
+    /// Bad values of every kind, from --set and from the TOML file, are refused before any work (no metrics file,
+    /// no checkpoint, no journal is written) with exit code 1 and a message naming the key; never a crash.
+    func testBadValuesAreRefusedBeforeAnyWork() throws {
+        let (cfg, dir) = try setup(rounds: 1)
+        let out = dir.appendingPathComponent("bad.h5").path
+        let cases: [(String, String)] = [
+            ("inner.lr=nan", "inner.lr"), ("inner.lr=inf", "inner.lr"), ("inner.lr=-inf", "inner.lr"), ("inner.lr=1e400", "inner.lr"),
+            ("sft.lr=nan", "sft.lr"), ("filter.threshold=inf", "filter.threshold"), ("inner.lora_alpha=-1e999", "inner.lora_alpha"),
+            ("run.rounds=-1", "run.rounds"), ("run.rounds=1000000", "run.rounds"), ("run.contexts_per_round=-1", "run.contexts_per_round"),
+            ("knowledge.eval_count=-1", "knowledge.eval_count"), ("knowledge.train_skip=-2", "knowledge.train_skip"),
+            ("inner.lora_rank=0", "inner.lora_rank"), ("sft.lora_rank=-4", "sft.lora_rank"), ("inner.repeats=0", "inner.repeats"),
+            ("sft.batch=0", "sft.batch"), ("sampling.batch=0", "sampling.batch"), ("run.threads=-1", "run.threads"),
+            ("run.threads=100000", "run.threads"), ("sampling.samples=0", "sampling.samples"), ("sampling.samples=-1", "sampling.samples"),
+            ("sampling.temperature=-1", "sampling.temperature"), ("sampling.top_p=1.5", "sampling.top_p"), ("sampling.top_p=0", "sampling.top_p"),
+            ("sampling.max_new_tokens=9223372036854775807", "sampling.max_new_tokens"), ("run.rounds=2.5", "run.rounds"),
+            ("inner.repeats=\"3\"", "inner.repeats"), ("inner.lora_targets=[3]", "inner.lora_targets"),
+            ("inner.lora_targets=[\"q_proj\", \"qq_proj\"]", "inner.lora_targets"), ("eval.arms=[\"basee\"]", "eval.arms"),
+            ("inner.epochs=1e300", "inner.epochs"), ("sft.epochs=0", "sft.epochs"), ("grader.timeout=-5", "grader.timeout"),
+        ]
+        for (o, key) in cases {
+            let r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out, "--set", o])
+            XCTAssertEqual(r.status, 1, "\(o): \(r.err)")
+            XCTAssertTrue(r.err.contains("'\(key)'"), "\(o): \(r.err)")
+            XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Illegal instruction"), r.err)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out) || FileManager.default.fileExists(atPath: out + ".ckpt"),
+                           "\(o): work started before the value was checked")
+        }
+        // The same from the file: the message names the file and the key.
+        let text = try String(contentsOfFile: cfg, encoding: .utf8)
+        for (line, key) in [("lr = nan", "inner.lr"), ("lr = 1e400", "inner.lr"), ("max_length = 0", "inner.max_length"),
+                            ("lr = -inf", "inner.lr"), ("batch_size = 2.5", "inner.batch_size")] {
+            let bad = dir.appendingPathComponent("bad-\(key).toml").path
+            try text.replacingOccurrences(of: "[inner]\n", with: "[inner]\n\(line)\n").write(toFile: bad, atomically: true, encoding: .utf8)
+            let r = try MPIRunner.run(ranks: nil, ["knowledge", "eval", "--config", bad, "--out", out])
+            XCTAssertEqual(r.status, 1, "\(line): \(r.err)")
+            XCTAssertTrue(r.err.contains(bad) && r.err.contains("'\(key)'"), "\(line): \(r.err)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), line)
+        }
+    }
+
+    /// No context to work on is an error naming the file (or the unset key), never exit 0 after running nothing:
+    /// an empty passage list, a skip that leaves none, a split the command needs but the config does not give.
+    func testEmptyContextListsAreErrors() throws {
+        let (cfg, dir) = try setup(rounds: 1)
+        let out = dir.appendingPathComponent("empty.h5").path
+        let empty = dir.appendingPathComponent("empty.json").path
+        try "[]".write(toFile: empty, atomically: true, encoding: .utf8)
+        let emptyOfficial = dir.appendingPathComponent("empty-squad.json").path
+        try #"{"data": [{"title": "T", "paragraphs": []}]}"#.write(toFile: emptyOfficial, atomically: true, encoding: .utf8)
+        let cases: [([String], [String], String)] = [
+            (["eval"], ["knowledge.eval_file=\"\(empty)\""], empty),
+            (["eval"], ["knowledge.eval_file=\"\(emptyOfficial)\""], emptyOfficial),
+            (["train"], ["knowledge.train_file=\"\(empty)\""], empty),
+            (["eval"], ["knowledge.eval_skip=1"], "knowledge.eval_skip"),
+            (["train"], ["knowledge.train_skip=3"], "knowledge.train_skip"),
+            (["train"], ["knowledge.train_shuffle_seed=42", "knowledge.train_skip=100"], "knowledge.train_skip"),
+            (["train"], ["knowledge.train_file=\"\""], "knowledge.train_file"),
+            (["eval"], ["knowledge.eval_file=\"\""], "knowledge.eval_file"),
+            (["cpt"], ["knowledge.eval_file=\"\""], "knowledge.eval_file"),
+            (["eval"], ["eval.arms=[]"], "eval.arms"),
+        ]
+        for (cmd, sets, named) in cases {
+            let r = try MPIRunner.run(ranks: nil, ["knowledge"] + cmd + ["--config", cfg, "--out", out] + sets.flatMap { ["--set", $0] })
+            XCTAssertEqual(r.status, 1, "\(cmd) \(sets): \(r.out) \(r.err)")
+            XCTAssertTrue(r.err.contains(named), "\(cmd) \(sets): \(r.err)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(sets): a run file was written")
+        }
+        // A split the command does not use may be empty: eval needs no training passages.
+        let r = try MPIRunner.run(ranks: nil, ["knowledge", "eval", "--config", cfg, "--out", out, "--set", "knowledge.train_file=\"\"",
+                                               "--set", "eval.arms=[\"base\"]"])
+        XCTAssertEqual(r.status, 0, r.err)
+    }
+
+    /// Files under a run's checkpoint folder and the run's own file, byte for byte.
+    func snapshot(_ out: String) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let fm = FileManager.default
+        let ckpt = out + ".ckpt"
+        for case let rel as String in fm.enumerator(atPath: ckpt) ?? NSEnumerator() {
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: ckpt + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                files[rel] = try Data(contentsOf: URL(fileURLWithPath: ckpt + "/" + rel))
+            }
+        }
+        files["RUN.h5"] = try Data(contentsOf: URL(fileURLWithPath: out))
+        return files
+    }
+
+    /// `--overwrite` on the --out of a live run is refused before it deletes anything: the live run's checkpoint,
+    /// journal and metrics file stay byte-identical, and the run resumes afterwards. The live writer here is this
+    /// test process holding the writers' lock (flock on RUN.h5.writing) of a run killed in round 1 — the state a
+    /// live run is in while it works on round 1. Without a live writer, --overwrite clears the old checkpoints.
+    func testOverwriteOfALiveRunTouchesNothing() throws {
+        let (cfg, dir) = try setup(rounds: 2)
+        let out = dir.appendingPathComponent("live.h5").path
+        var r = try MPIRunner.run(ranks: 1, ["knowledge", "train", "--config", cfg, "--out", out], mpiArgs: ["-x", "SEAL_DEBUG_KILL_IN_ROUND=1"])
+        XCTAssertNotEqual(r.status, 0, "killed in round 1")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + ".ckpt/round_000") || FileManager.default.fileExists(atPath: out + ".ckpt/round_000.empty"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + ".ckpt/round_001.journal"), "round 1's journal")
+        let before = try snapshot(out)
+        XCTAssertGreaterThan(before.count, 2)
+
+        let fd = open(out + ".writing", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        XCTAssertEqual(flock(fd, LOCK_EX | LOCK_NB), 0, "the test holds the writers' lock")
+        for extra in [[], ["--set", "inner.lr=0.01"], ["--set", "run.rounds=3"]] {
+            for cmd in ["train", "eval", "cpt"] {
+                r = try MPIRunner.run(ranks: nil, ["knowledge", cmd, "--config", cfg, "--out", out, "--overwrite"] + extra)
+                XCTAssertEqual(r.status, 1, "\(cmd) \(extra): \(r.err)")
+                XCTAssertTrue(r.err.contains("another writer"), "\(cmd) \(extra): \(r.err)")
+                XCTAssertEqual(try snapshot(out), before, "\(cmd) --overwrite \(extra) changed the live run's files")
+            }
+        }
+        // Without --overwrite the live run is refused too, and untouched.
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains("another writer"), r.err)
+        XCTAssertEqual(try snapshot(out), before)
+        close(fd)
+
+        // The "live" run goes on: it resumes after round 0, reuses round 1's journal, and finishes.
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("resuming \(out) after round 0"), r.out)
+        XCTAssertTrue(r.out.contains("finished units found in"), "round 1's journal was used: \(r.out)")
+        XCTAssertEqual(try h5py("import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(' '.join(sorted(f['rounds'])), f.attrs['status'])", out),
+                       "round_000 round_001 finished")
+
+        // With no writer, --overwrite starts over: the old checkpoints are gone before the new run writes its own.
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", out, "--overwrite", "--set", "run.rounds=0",
+                                           "--set", "eval.before_train=true", "--set", "eval.arms=[\"base\"]"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".ckpt/round_000") || FileManager.default.fileExists(atPath: out + ".ckpt/round_000.empty"))
+
+        // Checkpoints beside a missing metrics file belong to another run: refused (not mixed in) without
+        // --overwrite, cleared with it.
+        let orphan = dir.appendingPathComponent("orphan.h5").path
+        try FileManager.default.createDirectory(atPath: orphan + ".ckpt/round_000.journal", withIntermediateDirectories: true)
+        try "{}\n".write(toFile: orphan + ".ckpt/round_000.journal/rank0-pid1.jsonl", atomically: true, encoding: .utf8)
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", orphan])
+        XCTAssertEqual(r.status, 1, r.err)
+        XCTAssertTrue(r.err.contains(orphan + ".ckpt") && r.err.contains("--overwrite"), r.err)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: orphan + ".ckpt/round_000.journal/rank0-pid1.jsonl"))
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", orphan, "--overwrite", "--set", "run.rounds=0",
+                                           "--set", "eval.before_train=true", "--set", "eval.arms=[\"base\"]"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: orphan + ".ckpt/round_000.journal"))
+    }
+
 }

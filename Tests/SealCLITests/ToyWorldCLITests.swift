@@ -71,4 +71,31 @@ final class ToyWorldCLITests: XCTestCase {
             XCTAssertTrue(doc.out.contains("`\(key)`"), "\(key) is not documented by seal pretrain config")
         }
     }
+
+    /// `seal pretrain`'s keys have ranges too (non-finite floats, counts past the name pools, an overflowing sum of
+    /// people), and `toyworld generate`'s people counts cannot overflow: each an error naming what is wrong.
+    func testPretrainRangesAndHugeCounts() throws {
+        let out = cli.tmp("pt-bad").path
+        for (o, key) in [("train.lr=nan", "train.lr"), ("train.lr=1e400", "train.lr"), ("corpus.qa_fraction=inf", "corpus.qa_fraction"),
+                         ("model.rope_theta=0", "model.rope_theta"), ("world.known=9223372036854775807", "world.known"),
+                         ("model.layers=100000", "model.layers"), ("train.epochs=1e300", "train.epochs"), ("run.threads=100000", "run.threads"),
+                         ("train.beta2=1", "train.beta2"), ("eval.samples=0", "eval.samples"), ("world.seed=-1", "world.seed")] {
+            let r = try cli.seal(["pretrain", "--set", o, "--set", "out.dir=\"\(out)\""])
+            XCTAssertEqual(r.status, 1, "\(o): \(r.err)")
+            XCTAssertTrue(r.err.contains("'\(key)'"), "\(o): \(r.err)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/config.json"))
+        for args in [["--known", "9223372036854775807"], ["--known", "10", "--new", "9223372036854775807", "--practice", "9223372036854775807"]] {
+            let r = try cli.seal(["toyworld", "generate", "--out", cli.tmp("tw-huge").path] + args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
+            XCTAssertTrue(r.err.contains("name pools"), "\(args): \(r.err)")
+        }
+        // --threads has the bound run.threads has (OpenBLAS takes an Int32).
+        for t in ["100000", "9223372036854775807", "0", "-1"] {
+            let r = try cli.seal(["pretrain", "--threads", t, "--set", "out.dir=\"\(out)\""])
+            XCTAssertNotEqual(r.status, 0, t)
+            XCTAssertTrue(r.err.contains("--threads"), "\(t): \(r.err)")
+        }
+    }
+
 }

@@ -347,6 +347,14 @@ final class MetricsTests: XCTestCase {
         XCTAssertThrowsError(try MetricsFile.create(path: path, config: "{}", seed: 0, worldSize: 1, model: "m", overwrite: true)) { e in
             guard case MetricsError.alreadyOpen = e else { return XCTFail("\(e)") }
         }
+        // What a caller clears before starting over (checkpoints) runs only once the lock is held: never while
+        // another writer holds it.
+        var cleared = 0
+        XCTAssertThrowsError(try MetricsFile.create(path: path, config: "{}", seed: 0, worldSize: 1, model: "m", overwrite: true,
+                                                    whileLocked: { cleared += 1 })) { e in
+            guard case MetricsError.alreadyOpen = e else { return XCTFail("\(e)") }
+        }
+        XCTAssertEqual(cleared, 0, "whileLocked ran without the writers' lock")
         let other = try python("import fcntl, sys\nfcntl.flock(open(sys.argv[1], 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)", args: [path + ".writing"])
         XCTAssertNotEqual(other.status, 0, "another process took the writers' lock of a live run")
         XCTAssertTrue(other.stderr.contains("BlockingIOError"), other.stderr)
@@ -358,6 +366,21 @@ final class MetricsTests: XCTestCase {
         }
         XCTAssertThrowsError(try m.config)
         XCTAssertEqual(try MetricsReader(path: path).rounds(), [0])
+        // Once the lock is free, whileLocked runs with the lock held (another process cannot take it), before the
+        // file is replaced; an error from it leaves the published file as it was.
+        let published = try Data(contentsOf: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try MetricsFile.create(path: path, config: "{}", seed: 0, worldSize: 1, model: "m", overwrite: true,
+                                                    whileLocked: { throw MetricsError.io(path: path, "refused by the caller") })) { e in
+            XCTAssertTrue("\(e)".contains("refused by the caller"), "\(e)")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), published)
+        var heldByOther: Int32 = 0
+        let m2 = try MetricsFile.create(path: path, config: "{}", seed: 0, worldSize: 1, model: "m", overwrite: true, whileLocked: {
+            heldByOther = try python("import fcntl, sys\nfcntl.flock(open(sys.argv[1], 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)", args: [path + ".writing"]).status
+        })
+        XCTAssertNotEqual(heldByOther, 0, "whileLocked ran before the writers' lock was taken")
+        XCTAssertEqual(try MetricsReader(path: path).rounds(), [], "replaced")
+        try m2.close()
         XCTAssertEqual(try MetricsReader(path: path).evalArms(), [])
     }
 
