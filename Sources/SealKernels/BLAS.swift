@@ -31,7 +31,7 @@ public enum BLASRuntime {
 
     /// Sets the thread count of OpenBLAS and of seal's own parallel kernels.
     public static func setThreads(_ n: Int) {
-        let n = max(1, n)
+        let n = min(max(1, n), maxThreads)
         // Flush denormals to zero on this thread, then restart OpenBLAS's workers so they are created from this
         // thread and inherit the same control word: one denormal operand can make an sgemm ~100x slower (seen:
         // a 35 GFLOP head backward taking 29 s instead of 0.2 s).
@@ -41,12 +41,19 @@ public enum BLASRuntime {
         Parallel.threads = n
     }
 
+    /// The most threads seal asks for (the bound `--threads` and `run.threads` are checked against).
+    public static let maxThreads = 4096
+
     /// The thread count a run should use: an explicit `--threads`, else `SLURM_CPUS_PER_TASK` (a Slurm job step
     /// must not use cores it was not given), else every online core.
     public static func defaultThreads(explicit: Int? = nil, environment: [String: String]) -> Int {
         if let explicit, explicit > 0 { return explicit }
-        if let s = environment["SLURM_CPUS_PER_TASK"], let n = Int(s.trimmingWhitespace()), n > 0 { return n }
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        if let s = environment["SLURM_CPUS_PER_TASK"] {
+            if let n = Int(s.trimmingWhitespace()), (1...maxThreads).contains(n) { return n }
+            // Slurm writes a small positive integer; anything else is a broken environment, said out loud.
+            fputs("seal: warning: SLURM_CPUS_PER_TASK='\(s)' is not a thread count in 1...\(maxThreads); using every online core\n", stderr)
+        }
+        return min(maxThreads, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }
 
     /// Ranks OpenBLAS kernel sets by the vector width they use, so that an override only ever goes up

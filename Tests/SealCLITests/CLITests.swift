@@ -101,6 +101,14 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(j2["threads"] as? Int, 2)
         XCTAssertEqual(BLASRuntime.defaultThreads(explicit: nil, environment: ["SLURM_CPUS_PER_TASK": "3"]), 3)
         XCTAssertEqual(BLASRuntime.defaultThreads(explicit: 5, environment: ["SLURM_CPUS_PER_TASK": "3"]), 5)
+        // A broken SLURM_CPUS_PER_TASK (huge, negative, not a number) never traps: every online core, with a warning.
+        let cores = BLASRuntime.defaultThreads(explicit: nil, environment: [:])
+        for v in ["99999999999", "9223372036854775807", "-4", "0", "two", ""] {
+            XCTAssertEqual(BLASRuntime.defaultThreads(explicit: nil, environment: ["SLURM_CPUS_PER_TASK": v]), cores, v)
+        }
+        let huge = try seal(["model", "info", Self.tiny, "--json"], env: ["SLURM_CPUS_PER_TASK": "99999999999"])
+        XCTAssertEqual(huge.status, 0, huge.err)
+        XCTAssertTrue(huge.err.contains("SLURM_CPUS_PER_TASK"), huge.err)
         let bad = try seal(["model", "info", Self.tiny, "--threads", "0"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertFalse(bad.crashed)
