@@ -11,16 +11,33 @@ public indirect enum JSONValue: Sendable, Equatable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null; return }
-        if let b = try? c.decode(Bool.self) { self = .bool(b); return }
-        if let i = try? c.decode(Int.self) { self = .int(i); return }
-        if let d = try? c.decode(Double.self) { self = .double(d); return }
-        if let s = try? c.decode(String.self) { self = .string(s); return }
-        if let a = try? c.decode([JSONValue].self) { self = .array(a); return }
-        if let o = try? c.decode([String: JSONValue].self) { self = .object(o); return }
-        throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a value seal can read (a number too large for a Double?)")
+        if let c = try? decoder.singleValueContainer() {
+            if c.decodeNil() { self = .null; return }
+            if let b = try? c.decode(Bool.self) { self = .bool(b); return }
+            if let i = try? c.decode(Int.self) { self = .int(i); return }
+            if let d = try? c.decode(Double.self) { self = .double(d); return }
+            if let s = try? c.decode(String.self) { self = .string(s); return }
+        }
+        // Containers decode their members with errors passed on, so that an error names the member's path.
+        if var u = try? decoder.unkeyedContainer() {
+            var a: [JSONValue] = []
+            while !u.isAtEnd { a.append(try u.decode(JSONValue.self)) }
+            self = .array(a); return
+        }
+        if let k = try? decoder.container(keyedBy: Key.self) {
+            var o: [String: JSONValue] = [:]
+            for key in k.allKeys { o[key.stringValue] = try k.decode(JSONValue.self, forKey: key) }
+            self = .object(o); return
+        }
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a number seal can read (too large for a Double)"))
     }
 
     /// Parses `data`; the error names the key path of a value that cannot be read.
