@@ -202,7 +202,7 @@ public final class SerialWorker: @unchecked Sendable {
     private var thread: Thread?
 
     public init(name: String) {
-        let t = Thread { [unowned self] in self.loop() }
+        let t = Thread { self.loop() }  // the worker lives as long as the process: its thread keeps it
         t.name = name
         t.stackSize = 8 << 20
         thread = t
