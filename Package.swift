@@ -1,8 +1,9 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // seal — Self-Adapting Language Models on HPC clusters.
 //
 // Layers, from the metal up (each module has one job; a layer only imports the layers below it):
 //   COpenBLAS / CMPI / CHDF5   system libraries + shims for the C macros Swift cannot import
+//   CCurl                      libcurl (system library) + a shim for its variadic curl_easy_setopt/getinfo
 //   CSealKernels               elementwise kernels in C, compiled per ISA (AVX-512 / AVX2 / baseline) and picked at load
 //   SealKernels                BLAS runtime setup and the numeric kernels (plain functions on unsafe buffers)
 //   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
@@ -11,7 +12,8 @@
 //   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
 //   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
-//   SealHTTP                   minimal HTTP/1.1 over POSIX sockets (judge client, `seal serve`); no libcurl
+//   SealHTTP                   HTTP: the judge's client on libcurl (https, proxies, CA bundles) and `seal serve`'s
+//                              server on Hummingbird/SwiftNIO (concurrent, absolute per-request deadlines, size limits)
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading
 //   SealARC                    few-shot ARC: tasks, grid text, augmentations, TTT data, self-edit configs, voting
 //   SealToyWorld               the embedded default: fictional people, their biographies and questions, the
@@ -26,6 +28,16 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `seal serve`. Its default trait ConfigurationSupport (swift-configuration) is left off: seal configures
+        // the server in code, and the package is one fewer to build.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        // Already in the graph through Hummingbird; named so that SealHTTP can import the types its server setup uses
+        // (the deadline handler in the NIO pipeline, header fields, the logger, the shutdown signal).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.14.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
@@ -34,6 +46,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CSealKernels"),
         .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
         .target(name: "SealTokenizer"),
@@ -42,7 +56,16 @@ let package = Package(
         .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
         .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
-        .target(name: "SealHTTP"),
+        .target(name: "SealHTTP", dependencies: [
+            "CCurl",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
         .target(name: "SealARC", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
         .target(name: "SealToyWorld", dependencies: ["SealKnowledge", "SealEngine", "SealKernels", "SealModel", "SealTokenizer", "SealTrain"]),

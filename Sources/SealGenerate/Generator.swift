@@ -66,8 +66,10 @@ public final class Generator: @unchecked Sendable {
     }
 
     /// Completes every request `samples` times. Results come back ordered by (prompt index, sample index),
-    /// whatever order they finished in.
-    public func generate(_ requests: [GenerationRequest], params: SamplingParams) throws -> [Completion] {
+    /// whatever order they finished in. `onToken`, when given, is called on the calling thread after each new
+    /// token of a sample with (prompt index, sample index, the sample's tokens so far, EOS included): for streaming.
+    public func generate(_ requests: [GenerationRequest], params: SamplingParams,
+                         onToken: ((_ promptIndex: Int, _ sampleIndex: Int, _ tokenIDs: [Int]) -> Void)? = nil) throws -> [Completion] {
         try params.validate()
         for (i, r) in requests.enumerated() {
             if r.prompt.isEmpty { throw GenerationError.invalid("prompt \(i) is empty (no tokens)") }
@@ -166,6 +168,7 @@ public final class Generator: @unchecked Sendable {
                 a.tokens.append(tok)
                 a.logprob += lp
                 a.pending = Int32(tok)
+                onToken?(a.promptIndex, a.sampleIndex, a.tokens)
                 var reason: FinishReason? = nil
                 var text: String? = nil
                 if eosTokenIDs.contains(tok) {

@@ -51,7 +51,8 @@ public enum BLASRuntime {
         if let s = environment["SLURM_CPUS_PER_TASK"] {
             if let n = Int(s.trimmingWhitespace()), (1...maxThreads).contains(n) { return n }
             // Slurm writes a small positive integer; anything else is a broken environment, said out loud.
-            fputs("seal: warning: SLURM_CPUS_PER_TASK='\(s)' is not a thread count in 1...\(maxThreads); using every online core\n", stderr)
+            let warning = "seal: warning: SLURM_CPUS_PER_TASK='\(s)' is not a thread count in 1...\(maxThreads); using every online core\n"
+            _ = warning.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
         }
         return min(maxThreads, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     }

@@ -96,7 +96,9 @@ public final class LLMJudge: AnswerGrading {
 }
 
 /// A judge behind an OpenAI-compatible chat-completions endpoint (vLLM, llama.cpp's server, `seal serve`, or an
-/// API): one POST per question, temperature 0.
+/// API such as OpenAI's over https): one POST per question, temperature 0. The client is libcurl: certificates are
+/// verified against `caFile`, else SSL_CERT_FILE, else the system's bundle; proxies come from the environment
+/// (HTTPS_PROXY / https_proxy, http_proxy, NO_PROXY / no_proxy).
 public final class HTTPJudge: AnswerGrading {
     public let url: HTTPURL
     public let urlString: String
@@ -104,24 +106,31 @@ public final class HTTPJudge: AnswerGrading {
     public let apiKey: String?
     public let maxTokens: Int
     public let timeout: Double
+    public let tls: TLSOptions
     /// Attempts per question before the run stops with an error (a server that is down is not a "no").
     public var attempts = 3
     public var name: String { "http:\(urlString)" }
 
     /// - Parameter url: the server's base URL; `/v1/chat/completions` is appended, or `/chat/completions` when the
     ///   URL already ends in `/v1`.
-    public init(url: String, model: String, apiKey: String? = nil, maxTokens: Int = 8, timeout: Double = 120) throws {
+    /// - Parameter caFile: PEM bundle of the certificate authorities to trust (grader.ca_file); nil or "": SSL_CERT_FILE, else the system's.
+    public init(url: String, model: String, apiKey: String? = nil, maxTokens: Int = 8, timeout: Double = 120, caFile: String? = nil) throws {
         do { self.url = try HTTPURL(url) } catch { throw KnowledgeDataError("grader.url: \(error)") }
         guard maxTokens >= 1 else { throw KnowledgeDataError("grader.max_tokens must be ≥ 1") }
-        guard timeout > 0 else { throw KnowledgeDataError("grader.timeout must be positive") }
+        guard timeout > 0, timeout.isFinite else { throw KnowledgeDataError("grader.timeout must be a positive number of seconds") }
+        if let caFile, !caFile.isEmpty {
+            guard FileManager.default.isReadableFile(atPath: caFile) else { throw KnowledgeDataError("grader.ca_file: cannot read \(caFile)") }
+        }
         urlString = url
         self.model = model
         self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
         self.maxTokens = maxTokens
         self.timeout = timeout
+        self.tls = TLSOptions(caFile: caFile.flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    var endpoint: String { url.path.hasSuffix("/v1") ? url.path + "/chat/completions" : url.path + "/v1/chat/completions" }
+    /// The path requests go to.
+    public var endpoint: String { url.path.hasSuffix("/v1") ? url.path + "/chat/completions" : url.path + "/v1/chat/completions" }
 
     /// One question, one reply (the assistant message's content).
     public func ask(_ question: String) throws -> String {
@@ -130,10 +139,10 @@ public final class HTTPJudge: AnswerGrading {
         if let k = apiKey { headers["authorization"] = "Bearer \(k)" }
         let request = HTTPRequest(method: "POST", path: endpoint, headers: headers, body: try JSONSerialization.data(withJSONObject: body))
         var lastError = ""
-        for attempt in 0..<max(1, attempts) {
+        attempts: for attempt in 0..<max(1, attempts) {
             if attempt > 0 { Thread.sleep(forTimeInterval: 1.5 * Double(attempt)) }
             do {
-                let r = try HTTPClient.send(request, to: url, timeout: timeout)
+                let r = try HTTPClient.send(request, to: url, timeout: timeout, tls: tls)
                 guard r.status == 200 else {
                     lastError = "status \(r.status): \(String(decoding: r.body.prefix(300), as: UTF8.self))"
                     if r.status >= 400 && r.status < 500 && r.status != 408 && r.status != 429 { break }
@@ -146,10 +155,15 @@ public final class HTTPJudge: AnswerGrading {
                 }
                 return message["content"] as? String ?? ""
             } catch let e as HTTPError {
-                lastError = e.message
+                lastError = e.description
+                switch e {
+                // Settings, not luck: trying again cannot help.
+                case .certificate, .caFile, .badURL: break attempts
+                case .timedOut, .replyTooLarge, .transport: continue
+                }
             }
         }
-        throw KnowledgeDataError("grader http: \(urlString)\(endpoint): \(lastError)")
+        throw KnowledgeDataError("grader http: \(lastError)")
     }
 
     public func grade(_ items: [GradeItem]) throws -> [GradeVerdict] {

@@ -6,9 +6,10 @@ import SealModel
 import SealTokenizer
 import SealTrain
 
-/// `seal serve`: a minimal OpenAI-compatible server for a local model, so a cluster can run its own judge (or
-/// any chat client) without Python. Requests are answered one at a time; the samples of one request (`n`) decode
-/// together.
+/// `seal serve`: an OpenAI-compatible server for a local model, so a cluster can run its own judge (or any chat
+/// client, the official `openai` Python client included) without Python. Connections are served concurrently
+/// (Hummingbird on SwiftNIO); generation runs on one worker thread, requests queue for it in arrival order, and
+/// the samples of one request (`n`) decode together.
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
@@ -16,9 +17,14 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Chat messages are rendered in the model's chat format (Qwen2.5 or Llama-3, from the tokenizer; a missing \
         system message gets the template's default). A model without a chat format gets the messages' contents \
-        joined by blank lines. Supported fields: messages / prompt, max_tokens (or max_completion_tokens; default \
-        --max-tokens), temperature (default 1; 0 = greedy), top_p, n, stop (a string or a list), seed. stream is \
-        not supported. Prints "listening on http://HOST:PORT" once ready (--port 0 picks a free port).
+        joined by blank lines. Supported fields: model (absent or the served name; another is 404 model_not_found), \
+        messages / prompt, max_tokens (or max_completion_tokens; an integer in 1...the model's context; default \
+        --max-tokens), temperature (0...2, default 1; 0 = greedy), top_p ((0, 1]), n (1...64), stop (a string or \
+        a list), seed (an integer ≥ 0), stream (server-sent events, token by token, ending in data: [DONE]) and \
+        stream_options.include_usage. A bad field is a 400 naming it. \
+        Each connection has --request-timeout seconds from opening (or from its previous reply) to send a whole \
+        request, however slowly its bytes come; heads are limited to 64 KiB, bodies to 16 MiB (413). \
+        Prints "listening on http://HOST:PORT" once ready (--port 0 picks a free port).
         """)
     @Option(help: "Model directory.") var model: String
     @Option(help: "TCP port (0: any free port, printed when listening).") var port: Int
@@ -27,79 +33,235 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Name reported by /v1/models and in replies (default: the directory's name).") var name: String?
     @Option(help: "Default max_tokens of a request.") var maxTokens = 256
     @Option(help: "Sequences decoded together.") var batchSize = 16
+    @Option(help: "Seconds a connection has to send a whole request (head and body), counted from when it opens or its previous reply ends.")
+    var requestTimeout = 20.0
     @OptionGroup var runtime: RuntimeOptions
 
     func run() throws {
         try runtime.apply()
         try reportingErrors {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+            guard requestTimeout.isFinite, requestTimeout > 0, requestTimeout <= 86_400 else { throw ValidationError("--request-timeout must be in (0, 86400] seconds") }
+            guard batchSize >= 1 else { throw ValidationError("--batch-size must be ≥ 1") }
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
+            guard (1...m.config.maxPositionEmbeddings).contains(maxTokens) else {
+                throw ValidationError("--max-tokens must be in 1...\(m.config.maxPositionEmbeddings) (the model's context)")
+            }
             let tok = try Tokenizer(directory: dir)
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
             if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
             let format = ChatFormat.detect(tok)
             if let f = format, let eot = tok.tokenID(f.endOfTurn) { gen.eosTokenIDs.insert(eot) }
-            let server = try HTTPServer(host: host, port: port)
             let service = ChatService(generator: gen, format: format, modelName: name ?? dir.lastPathComponent, defaultMaxTokens: maxTokens)
-            print("seal serve: \(service.modelName) listening on http://\(host):\(server.port)")
-            fflush(nil)
-            server.serve(handler: service.handle)
+            var limits = ServerLimits()
+            limits.requestDeadline = requestTimeout
+            let server = HTTPServer(host: host, port: port, limits: limits)
+            let host = self.host, modelName = service.modelName
+            try server.run(handler: { await service.handle($0) }, onListening: { port in
+                print("seal serve: \(modelName) listening on http://\(host):\(port)")
+                fflush(nil)
+            })
         }
     }
 }
 
-/// The OpenAI-compatible endpoints over one generator.
-final class ChatService {
+/// A request the server refuses: 400 naming the field, or 404 for a model it does not serve.
+enum ServeRequestError: Error, CustomStringConvertible {
+    case invalid(field: String?, message: String)
+    case modelNotFound(String, served: String)
+
+    var description: String {
+        switch self {
+        case .invalid(_, let m): return m
+        case .modelNotFound(let m, let served): return "The model '\(m)' does not exist (this server serves '\(served)')"
+        }
+    }
+
+    var reply: HTTPResponse {
+        switch self {
+        case .invalid(let field, let m):
+            return .json(400, ["error": ["message": m, "type": "invalid_request_error", "param": field.map { $0 as Any } ?? NSNull(), "code": NSNull()]])
+        case .modelNotFound:
+            return .json(404, ["error": ["message": description, "type": "invalid_request_error", "param": "model", "code": "model_not_found"]])
+        }
+    }
+}
+
+/// What one completion request asks for, checked.
+struct CompletionJob: Sendable {
+    var chat: Bool
+    var prompts: [String]
+    var params: SamplingParams
+    var n: Int
+    var stream: Bool
+    var includeUsage: Bool
+    var id: String
+}
+
+/// The OpenAI-compatible endpoints over one generator. The generator is touched only on `worker`'s thread.
+final class ChatService: @unchecked Sendable {
     let generator: Generator
     let format: ChatFormat?
     let modelName: String
     let defaultMaxTokens: Int
-    var counter = 0
+    let worker = SerialWorker(name: "seal-generate")
+    private let lock = NSLock()
+    private var counter = 0
 
     init(generator: Generator, format: ChatFormat?, modelName: String, defaultMaxTokens: Int) {
         self.generator = generator; self.format = format; self.modelName = modelName; self.defaultMaxTokens = defaultMaxTokens
     }
 
-    struct BadRequest: Error { var message: String }
+    func nextID() -> Int {
+        lock.lock(); defer { lock.unlock() }
+        counter += 1
+        return counter
+    }
 
     static func error(_ status: Int, _ message: String) -> HTTPResponse {
         .json(status, ["error": ["message": message, "type": status == 404 ? "not_found_error" : "invalid_request_error"]])
     }
 
-    func handle(_ r: HTTPRequest) -> HTTPResponse {
+    func handle(_ r: HTTPRequest) async -> ServerReply {
         switch (r.method, r.path) {
-        case ("GET", "/health"): return .json(200, ["status": "ok"])
+        case ("GET", "/health"): return .response(.json(200, ["status": "ok"]))
         case ("GET", "/v1/models"):
-            return .json(200, ["object": "list", "data": [["id": modelName, "object": "model", "owned_by": "seal"]]])
+            return .response(.json(200, ["object": "list", "data": [["id": modelName, "object": "model", "created": 0, "owned_by": "seal"]]]))
         case ("POST", "/v1/chat/completions"), ("POST", "/v1/completions"):
+            let job: CompletionJob
             do {
-                guard let body = (try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any] else { throw BadRequest(message: "the body must be a JSON object") }
-                return try r.path.hasSuffix("chat/completions") ? chat(body) : completion(body)
-            } catch let e as BadRequest {
-                return Self.error(400, e.message)
+                job = try parse(r.body, chat: r.path.hasSuffix("chat/completions"))
+            } catch let e as ServeRequestError {
+                return .response(e.reply)
             } catch {
-                return Self.error(400, "\(error)")
+                return .response(Self.error(400, "\(error)"))
             }
+            return job.stream ? await stream(job) : await complete(job)
         case (_, "/health"), (_, "/v1/models"), (_, "/v1/chat/completions"), (_, "/v1/completions"):
-            return Self.error(405, "\(r.method) is not allowed on \(r.path)")
+            return .response(Self.error(405, "\(r.method) is not allowed on \(r.path)"))
         default:
-            return Self.error(404, "no endpoint \(r.path) (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health)")
+            return .response(Self.error(404, "no endpoint \(r.path) (POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health)"))
+        }
+    }
+
+    // MARK: Parsing
+
+    static func bad(_ field: String?, _ message: String) -> ServeRequestError { .invalid(field: field, message: message) }
+
+    /// An integer field in `range`; a fraction, a boolean, a string or a number out of range is an error naming it.
+    static func integer(_ body: [String: JSONValue], _ key: String, in range: ClosedRange<Int>, what: String) throws -> Int? {
+        guard let v = body[key] else { return nil }
+        switch v {
+        case .null: return nil
+        case .int(let i):
+            guard range.contains(i) else { throw bad(key, "\(key) must be \(what), not \(i)") }
+            return i
+        case .double(let d): throw bad(key, "\(key) must be \(what), not \(d)")
+        default: throw bad(key, "\(key) must be \(what), not \(v.kind)")
+        }
+    }
+
+    /// A finite number field accepted by `valid`.
+    static func number(_ body: [String: JSONValue], _ key: String, what: String, _ valid: (Double) -> Bool) throws -> Double? {
+        guard let v = body[key] else { return nil }
+        let d: Double
+        switch v {
+        case .null: return nil
+        case .int(let i): d = Double(i)
+        case .double(let x): d = x
+        default: throw bad(key, "\(key) must be \(what), not \(v.kind)")
+        }
+        guard d.isFinite, valid(d) else { throw bad(key, "\(key) must be \(what), not \(d)") }
+        return d
+    }
+
+    static func boolean(_ body: [String: JSONValue], _ key: String) throws -> Bool? {
+        guard let v = body[key] else { return nil }
+        switch v {
+        case .null: return nil
+        case .bool(let b): return b
+        default: throw bad(key, "\(key) must be true or false, not \(v.kind)")
         }
     }
 
     /// Message content: a string, or a list of parts whose text parts are concatenated.
-    static func content(_ any: Any?, at i: Int) throws -> String {
-        if let s = any as? String { return s }
-        if let parts = any as? [Any] {
+    static func content(_ v: JSONValue?, at i: Int) throws -> String {
+        if case .string(let s)? = v { return s }
+        if case .array(let parts)? = v {
             return try parts.map { p -> String in
-                guard let d = p as? [String: Any], d["type"] as? String == "text", let t = d["text"] as? String else {
-                    throw BadRequest(message: "messages[\(i)].content: only text parts are supported")
+                guard case .object(let d) = p, d["type"] == .string("text"), case .string(let t)? = d["text"] else {
+                    throw bad("messages", "messages[\(i)].content: only text parts are supported")
                 }
                 return t
             }.joined()
         }
-        throw BadRequest(message: "messages[\(i)].content must be a string or a list of text parts")
+        throw bad("messages", "messages[\(i)].content must be a string or a list of text parts")
+    }
+
+    func parse(_ data: Data, chat: Bool) throws -> CompletionJob {
+        let root: JSONValue
+        do { root = try JSONValue.parse(data) } catch let e as JSONValueError {
+            if case .invalid(let path, _) = e, !path.isEmpty { throw Self.bad(path, "\(e)") }
+            throw Self.bad(nil, "\(e)")
+        }
+        guard case .object(let body) = root else { throw Self.bad(nil, "the body must be a JSON object") }
+        if let m = body["model"] {
+            guard case .string(let name) = m else { throw Self.bad("model", "model must be a string, not \(m.kind)") }
+            guard name == modelName else { throw ServeRequestError.modelNotFound(name, served: modelName) }
+        }
+        let prompts: [String]
+        if chat {
+            guard case .array(let list)? = body["messages"], !list.isEmpty else { throw Self.bad("messages", "messages must be a non-empty list") }
+            let messages = try list.enumerated().map { i, any -> (role: String, content: String) in
+                guard case .object(let d) = any, case .string(let role)? = d["role"], ["system", "user", "assistant"].contains(role) else {
+                    throw Self.bad("messages", "messages[\(i)] needs a role of system, user or assistant")
+                }
+                return (role, try Self.content(d["content"], at: i))
+            }
+            prompts = [render(messages)]
+        } else {
+            switch body["prompt"] {
+            case .string(let s)?: prompts = [s]
+            case .array(let a)? where !a.isEmpty:
+                prompts = try a.map { v -> String in
+                    guard case .string(let s) = v else { throw Self.bad("prompt", "prompt must be a string or a non-empty list of strings (token-id prompts are not supported)") }
+                    return s
+                }
+            default: throw Self.bad("prompt", "prompt must be a string or a non-empty list of strings")
+            }
+        }
+        let context = generator.model.config.maxPositionEmbeddings
+        let maxWhat = "an integer in 1...\(context) (the model's context)"
+        let maxTokens = try Self.integer(body, "max_completion_tokens", in: 1...max(1, context), what: maxWhat)
+            ?? Self.integer(body, "max_tokens", in: 1...max(1, context), what: maxWhat) ?? defaultMaxTokens
+        let n = try Self.integer(body, "n", in: 1...64, what: "an integer in 1...64") ?? 1
+        var stop: [String] = []
+        switch body["stop"] {
+        case nil, .null?: break
+        case .string(let s)?: stop = [s]
+        case .array(let a)?:
+            stop = try a.map { v -> String in
+                guard case .string(let s) = v else { throw Self.bad("stop", "stop must be a string or a list of strings") }
+                return s
+            }
+        default: throw Self.bad("stop", "stop must be a string or a list of strings")
+        }
+        let id = nextID()
+        let seed = try Self.integer(body, "seed", in: 0...Int.max, what: "an integer ≥ 0").map { UInt64($0) } ?? UInt64(id)
+        let temperature = try Self.number(body, "temperature", what: "a number in 0...2") { (0...2).contains($0) } ?? 1
+        let topP = try Self.number(body, "top_p", what: "a number in (0, 1]") { $0 > 0 && $0 <= 1 } ?? 1
+        let stream = try Self.boolean(body, "stream") ?? false
+        var includeUsage = false
+        if let o = body["stream_options"], o != .null {
+            guard case .object(let opts) = o else { throw Self.bad("stream_options", "stream_options must be an object, not \(o.kind)") }
+            includeUsage = try Self.boolean(opts, "include_usage") ?? false
+        }
+        let p = SamplingParams(temperature: temperature, topP: topP, topK: 0, maxNewTokens: maxTokens,
+                               stop: stop.filter { !$0.isEmpty }, seed: seed)
+        do { try p.validate() } catch { throw Self.bad(nil, "\(error)") }
+        return CompletionJob(chat: chat, prompts: prompts, params: p, n: n, stream: stream, includeUsage: includeUsage,
+                             id: (chat ? "chatcmpl-" : "cmpl-") + String(id))
     }
 
     /// The conversation as the model's chat template renders it, ending where the assistant answers.
@@ -125,77 +287,153 @@ final class ChatService {
         }
     }
 
-    func params(_ body: [String: Any]) throws -> (SamplingParams, Int) {
-        if body["stream"] as? Bool == true { throw BadRequest(message: "stream is not supported by seal serve") }
-        func number(_ key: String) throws -> Double? {
-            guard let v = body[key], !(v is NSNull) else { return nil }
-            guard let n = v as? NSNumber else { throw BadRequest(message: "\(key) must be a number") }
-            return n.doubleValue
-        }
-        let maxTokens = Int(try number("max_completion_tokens") ?? number("max_tokens") ?? Double(defaultMaxTokens))
-        guard maxTokens >= 1 else { throw BadRequest(message: "max_tokens must be ≥ 1") }
-        let n = Int(try number("n") ?? 1)
-        guard (1...64).contains(n) else { throw BadRequest(message: "n must be in 1...64") }
-        var stop: [String] = []
-        if let s = body["stop"] as? String { stop = [s] } else if let s = body["stop"] as? [Any] {
-            guard s.allSatisfy({ $0 is String }) else { throw BadRequest(message: "stop must be a string or a list of strings") }
-            stop = s.map { $0 as! String }
-        } else if let s = body["stop"], !(s is NSNull) { throw BadRequest(message: "stop must be a string or a list of strings") }
-        counter += 1
-        let seed = try number("seed").map { UInt64(max(0, $0)) } ?? UInt64(counter)
-        let p = SamplingParams(temperature: try number("temperature") ?? 1, topP: try number("top_p") ?? 1, topK: 0,
-                               maxNewTokens: maxTokens, stop: stop.filter { !$0.isEmpty }, seed: seed)
-        do { try p.validate() } catch { throw BadRequest(message: "\(error)") }
-        return (p, n)
-    }
 
-    func run(_ prompts: [String], _ p: SamplingParams, _ n: Int) throws -> (completions: [Completion], promptTokens: Int) {
+    // MARK: Generation (on the worker)
+
+    /// The requests of a job, tokenized; the number of prompt tokens.
+    func requests(_ job: CompletionJob) throws -> ([GenerationRequest], Int) {
         var total = 0
-        let requests = try prompts.map { text -> GenerationRequest in
+        let rs = try job.prompts.map { text -> GenerationRequest in
             let ids = generator.tokenizer.encode(text).map(Int32.init)
-            if ids.isEmpty { throw BadRequest(message: "the prompt is empty") }
+            if ids.isEmpty { throw Self.bad(job.chat ? "messages" : "prompt", "the prompt is empty") }
             total += ids.count
-            return GenerationRequest(prompt: ids, samples: n)
+            return GenerationRequest(prompt: ids, samples: job.n)
         }
-        do { return (try generator.generate(requests, params: p), total) } catch let e as GenerationError { throw BadRequest(message: "\(e)") }
+        return (rs, total)
     }
 
     static func finish(_ c: Completion) -> String { c.finishReason == .length ? "length" : "stop" }
 
-    func chat(_ body: [String: Any]) throws -> HTTPResponse {
-        guard let list = body["messages"] as? [Any], !list.isEmpty else { throw BadRequest(message: "messages must be a non-empty list") }
-        let messages = try list.enumerated().map { i, any -> (role: String, content: String) in
-            guard let d = any as? [String: Any], let role = d["role"] as? String, ["system", "user", "assistant"].contains(role) else {
-                throw BadRequest(message: "messages[\(i)] needs a role of system, user or assistant")
-            }
-            return (role, try Self.content(d["content"], at: i))
-        }
-        let (p, n) = try params(body)
-        let (out, promptTokens) = try run([render(messages)], p, n)
-        let choices: [[String: Any]] = out.map { c in
-            ["index": c.sampleIndex, "message": ["role": "assistant", "content": c.text], "finish_reason": Self.finish(c)]
-        }
-        let used = out.reduce(0) { $0 + $1.tokenIDs.count }
-        return .json(200, ["id": "chatcmpl-\(counter)", "object": "chat.completion", "created": Int(Date().timeIntervalSince1970),
-                           "model": modelName, "choices": choices,
-                           "usage": ["prompt_tokens": promptTokens, "completion_tokens": used, "total_tokens": promptTokens + used]])
+    func choiceIndex(_ job: CompletionJob, prompt: Int, sample: Int) -> Int { prompt * job.n + sample }
+
+    static func usage(prompt: Int, completion: Int) -> [String: Any] {
+        ["prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion]
     }
 
-    func completion(_ body: [String: Any]) throws -> HTTPResponse {
-        var prompts: [String]
-        if let s = body["prompt"] as? String { prompts = [s] } else if let a = body["prompt"] as? [Any], !a.isEmpty, a.allSatisfy({ $0 is String }) {
-            prompts = a.map { $0 as! String }
-        } else {
-            throw BadRequest(message: "prompt must be a string or a non-empty list of strings")
+    static var now: Int { Int(Date().timeIntervalSince1970.rounded(.down)) }
+
+    func complete(_ job: CompletionJob) async -> ServerReply {
+        let result: ([Completion], Int)
+        do {
+            result = try await worker.run { [self] in
+                let (rs, promptTokens) = try requests(job)
+                do { return (try generator.generate(rs, params: job.params), promptTokens) } catch let e as GenerationError {
+                    throw Self.bad(nil, "\(e)")
+                }
+            }
+        } catch let e as ServeRequestError {
+            return .response(e.reply)
+        } catch {
+            return .response(Self.error(500, "\(error)"))
         }
-        let (p, n) = try params(body)
-        let (out, promptTokens) = try run(prompts, p, n)
+        let (out, promptTokens) = result
         let choices: [[String: Any]] = out.map { c in
-            ["index": c.promptIndex * n + c.sampleIndex, "text": c.text, "finish_reason": Self.finish(c)]
+            let i = choiceIndex(job, prompt: c.promptIndex, sample: c.sampleIndex)
+            return job.chat
+                ? ["index": i, "message": ["role": "assistant", "content": c.text], "finish_reason": Self.finish(c), "logprobs": NSNull()]
+                : ["index": i, "text": c.text, "finish_reason": Self.finish(c), "logprobs": NSNull()]
         }
         let used = out.reduce(0) { $0 + $1.tokenIDs.count }
-        return .json(200, ["id": "cmpl-\(counter)", "object": "text_completion", "created": Int(Date().timeIntervalSince1970),
-                           "model": modelName, "choices": choices,
-                           "usage": ["prompt_tokens": promptTokens, "completion_tokens": used, "total_tokens": promptTokens + used]])
+        return .response(.json(200, ["id": job.id, "object": job.chat ? "chat.completion" : "text_completion", "created": Self.now,
+                                     "model": modelName, "choices": choices, "usage": Self.usage(prompt: promptTokens, completion: used)]))
+    }
+
+    /// The part of a sample's text that can be sent now: cut before a stop string, holding back an end that may be
+    /// the start of one, and an incomplete UTF-8 character (decoded as U+FFFD) that the next token may complete.
+    static func settledText(_ t: String, stops: [String]) -> String {
+        var s = t
+        if let cut = stops.compactMap({ s.range(of: $0)?.lowerBound }).min() {
+            s = String(s[..<cut])
+        } else {
+            var hold = 0
+            for stop in stops {
+                var k = min(stop.count - 1, s.count)
+                while k > hold {
+                    if s.hasSuffix(stop.prefix(k)) { hold = k; break }
+                    k -= 1
+                }
+            }
+            s.removeLast(hold)
+        }
+        while s.hasSuffix("\u{FFFD}") { s.removeLast() }
+        return s
+    }
+
+    func chunk(_ job: CompletionJob, index: Int, text: String?, role: Bool = false, finish: String? = nil) -> Data {
+        var choice: [String: Any] = ["index": index, "finish_reason": finish.map { $0 as Any } ?? NSNull(), "logprobs": NSNull()]
+        if job.chat {
+            var delta: [String: Any] = [:]
+            if role { delta["role"] = "assistant" }
+            if let text { delta["content"] = text }
+            choice["delta"] = delta
+        } else {
+            choice["text"] = text ?? ""
+        }
+        return event(["id": job.id, "object": job.chat ? "chat.completion.chunk" : "text_completion", "created": Self.now,
+                      "model": modelName, "choices": [choice]])
+    }
+
+    func event(_ o: [String: Any]) -> Data {
+        let d = (try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return Data("data: ".utf8) + d + Data("\n\n".utf8)
+    }
+
+    /// Streams a job as server-sent events: the text of each sample as its tokens are produced. A request the
+    /// generator refuses before its first token still gets a plain 400.
+    func stream(_ job: CompletionJob) async -> ServerReply {
+        let (bytes, out) = AsyncStream<Data>.makeStream(bufferingPolicy: .unbounded)
+        let refusal: HTTPResponse? = await withCheckedContinuation { (started: CheckedContinuation<HTTPResponse?, Never>) in
+            worker.enqueue { [self] in
+                var didStart = false
+                func start(_ r: HTTPResponse?) {
+                    if !didStart { didStart = true; started.resume(returning: r) }
+                }
+                var sent: [Int: [UInt8]] = [:]
+                let eos = generator.eosTokenIDs
+                do {
+                    let (rs, promptTokens) = try requests(job)
+                    let done: [Completion]
+                    do {
+                        done = try generator.generate(rs, params: job.params) { p, s, tokens in
+                            if !didStart {
+                                start(nil)
+                                if job.chat { for i in 0..<(job.prompts.count * job.n) { out.yield(self.chunk(job, index: i, text: "", role: true)) } }
+                            }
+                            let i = self.choiceIndex(job, prompt: p, sample: s)
+                            let body = tokens.last.map(eos.contains) == true ? Array(tokens.dropLast()) : tokens
+                            let settled = Array(Self.settledText(self.generator.tokenizer.decode(body), stops: job.params.stop).utf8)
+                            let already = sent[i] ?? []
+                            if settled.count > already.count, settled.starts(with: already) {
+                                out.yield(self.chunk(job, index: i, text: String(decoding: settled[already.count...], as: UTF8.self)))
+                                sent[i] = settled
+                            }
+                        }
+                    } catch let e as GenerationError { throw Self.bad(nil, "\(e)") }
+                    start(nil)
+                    for c in done {
+                        let i = choiceIndex(job, prompt: c.promptIndex, sample: c.sampleIndex)
+                        let final = Array(c.text.utf8), already = sent[i] ?? []
+                        if final.count > already.count, final.starts(with: already) {
+                            out.yield(chunk(job, index: i, text: String(decoding: final[already.count...], as: UTF8.self)))
+                        }
+                        out.yield(chunk(job, index: i, text: job.chat ? nil : "", finish: Self.finish(c)))
+                    }
+                    if job.includeUsage {
+                        let used = done.reduce(0) { $0 + $1.tokenIDs.count }
+                        out.yield(event(["id": job.id, "object": job.chat ? "chat.completion.chunk" : "text_completion", "created": Self.now,
+                                         "model": modelName, "choices": [Any](), "usage": Self.usage(prompt: promptTokens, completion: used)]))
+                    }
+                } catch {
+                    let reply = (error as? ServeRequestError)?.reply ?? Self.error(500, "\(error)")
+                    if !didStart { start(reply) } else {
+                        out.yield(event(["error": ["message": "\(error)", "type": "server_error"]]))
+                    }
+                }
+                out.yield(Data("data: [DONE]\n\n".utf8))
+                out.finish()
+            }
+        }
+        if let refusal { return .response(refusal) }
+        return .events(bytes)
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 import SealHTTP
 import SealKnowledge
@@ -8,6 +11,9 @@ import SealTestSupport
 final class ServeProcess {
     let process = Process()
     let url: String
+    var port: Int { Int(url.split(separator: ":").last!)! }
+
+    struct DidNotStart: Error, CustomStringConvertible { var output: String; var description: String { "seal serve did not start: '\(output)'" } }
 
     init(model: String, extra: [String] = []) throws {
         process.executableURL = CLIHarness.binary
@@ -17,14 +23,14 @@ final class ServeProcess {
         process.standardError = FileHandle.nullDevice
         try process.run()
         var text = ""
-        while !text.contains("\n") {
+        for _ in 0..<1000 where !text.contains("\n") {
             let d = out.fileHandleForReading.availableData
             if d.isEmpty { break }
             text += String(decoding: d, as: UTF8.self)
         }
         guard let r = text.range(of: #"http://[0-9.]+:[0-9]+"#, options: .regularExpression) else {
             process.terminate()
-            throw HTTPError("seal serve did not start: '\(text)'")
+            throw DidNotStart(output: text)
         }
         url = String(text[r])
     }
@@ -34,9 +40,60 @@ final class ServeProcess {
     }
 
     func post(_ path: String, _ body: Any) throws -> (Int, [String: Any]) {
-        let data = try JSONSerialization.data(withJSONObject: body)
-        let r = try HTTPClient.send(HTTPRequest(method: "POST", path: path, headers: ["content-type": "application/json"], body: data), to: try HTTPURL(url))
-        return (r.status, (try JSONSerialization.jsonObject(with: r.body)) as! [String: Any])
+        try postRaw(path, try JSONSerialization.data(withJSONObject: body))
+    }
+
+    /// A body sent as given (for JSON that JSONSerialization would not write, such as 1e999).
+    func postRaw(_ path: String, _ data: Data) throws -> (Int, [String: Any]) {
+        let r = try HTTPClient.send(HTTPRequest(method: "POST", path: path, headers: ["content-type": "application/json"], body: data), to: try HTTPURL(url), timeout: 60)
+        return (r.status, ((try? JSONSerialization.jsonObject(with: r.body)) as? [String: Any]) ?? ["raw": String(decoding: r.body, as: UTF8.self)])
+    }
+}
+
+/// A plain TCP client socket on 127.0.0.1, for clients that misbehave on purpose.
+final class RawSocket: @unchecked Sendable {
+    let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard fd >= 0, rc == 0 else { close(fd); throw NSError(domain: "RawSocket", code: Int(errno)) }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+    deinit { close(fd) }
+
+    /// false once the peer has closed the connection (or reset it).
+    @discardableResult
+    func send(_ s: String) -> Bool {
+        let bytes = Array(s.utf8)
+        return bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count
+    }
+
+    /// Whether the server closed the connection: a read that returns end of stream (or a reset) without waiting.
+    func closedByPeer() -> Bool {
+        var b = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<100 {
+            let n = recv(fd, &b, b.count, Int32(MSG_DONTWAIT))
+            if n == 0 { return true }
+            if n < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
+        }
+        return false
+    }
+
+    /// Everything until the server closes (at most 10 s, 1 MiB).
+    func readAll() -> String {
+        var out = [UInt8](), b = [UInt8](repeating: 0, count: 65536)
+        for _ in 0..<64 {
+            let n = recv(fd, &b, b.count, 0)
+            if n <= 0 { break }
+            out += b[0..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
@@ -48,7 +105,7 @@ final class ServeCLITests: XCTestCase {
     func testServeAnswersLikeGenerate() throws {
         let server = try ServeProcess(model: CLIHarness.tiny)
         let prompt = "Tom and Sue went to the park. They"
-        let (status, o) = try server.post("/v1/chat/completions", ["model": "x", "messages": [["role": "user", "content": prompt]], "temperature": 0, "max_tokens": 24])
+        let (status, o) = try server.post("/v1/chat/completions", ["model": "tinystories-656k", "messages": [["role": "user", "content": prompt]], "temperature": 0, "max_tokens": 24])
         XCTAssertEqual(status, 200)
         let choice = (o["choices"] as! [[String: Any]])[0]
         let text = (choice["message"] as! [String: Any])["content"] as! String
@@ -72,7 +129,7 @@ final class ServeCLITests: XCTestCase {
 
         // Bad requests are answered with 400 and a message; the server keeps serving.
         for bad: [String: Any] in [["messages": []], ["messages": [["role": "robot", "content": "x"]]], ["prompt": "x", "max_tokens": 0],
-                                   ["prompt": "x", "stream": true], ["prompt": "x", "max_tokens": 100_000]] {
+                                   ["prompt": "x", "stream": "yes"], ["prompt": "x", "max_tokens": 100_000]] {
             let path = bad["prompt"] != nil ? "/v1/completions" : "/v1/chat/completions"
             let (s, e) = try server.post(path, bad)
             XCTAssertEqual(s, 400, "\(bad)")
@@ -123,7 +180,7 @@ final class ServeCLITests: XCTestCase {
             let o: [String: Any] = ["question": i.question, "gold": i.golds, "prediction": i.prediction]
             return String(decoding: try JSONSerialization.data(withJSONObject: o), as: UTF8.self)
         }.joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
-        let viaHTTP = try cli.seal(["grade", "--input", input.path, "--json", "--grader", "http", "--judge-url", server.url, "--judge-max-tokens", "12"])
+        let viaHTTP = try cli.seal(["grade", "--input", input.path, "--json", "--grader", "http", "--judge-url", server.url, "--judge-api-model", "tinystories-656k", "--judge-max-tokens", "12"])
         XCTAssertEqual(viaHTTP.status, 0, viaHTTP.err)
         let viaLLM = try cli.seal(["grade", "--input", input.path, "--json", "--grader", "llm", "--judge-model", CLIHarness.tiny, "--judge-max-tokens", "12", "--threads", "1"])
         XCTAssertEqual(viaLLM.status, 0, viaLLM.err)
@@ -134,19 +191,26 @@ final class ServeCLITests: XCTestCase {
         settings.kind = "http"
         settings.url = server.url
         settings.maxTokens = 12
-        XCTAssertEqual(try settings.makeGrader().grade(items).map(\.raw), try HTTPJudge(url: server.url, model: "m", maxTokens: 12).grade(items).map(\.raw))
+        settings.apiModel = "tinystories-656k"
+        XCTAssertEqual(try settings.makeGrader().grade(items).map(\.raw), try HTTPJudge(url: server.url, model: "tinystories-656k", maxTokens: 12).grade(items).map(\.raw))
+        // A model the server does not serve is its 404, named in the error, and not retried into a "no".
+        let wrong = try HTTPJudge(url: server.url, model: "gpt-4.1", maxTokens: 12)
+        XCTAssertThrowsError(try wrong.grade(items)) { XCTAssertTrue("\($0)".contains("404") && "\($0)".contains("gpt-4.1"), "\($0)") }
     }
 
     /// A judge whose server is not there is an error naming the URL, not a "no".
     func testHTTPJudgeUnreachable() throws {
-        var port = 0
-        do { port = try HTTPServer(host: "127.0.0.1", port: 0).port }  // a free port; closed again: nothing listens there
+        let port = try freePort()  // closed again: nothing listens there
         let judge = try HTTPJudge(url: "http://127.0.0.1:\(port)", model: "m")
         judge.attempts = 1
         XCTAssertThrowsError(try judge.grade([GradeItem(question: "q", gold: "a", prediction: "a")])) { e in
             XCTAssertTrue("\(e)".contains("127.0.0.1:\(port)"), "\(e)")
         }
-        XCTAssertThrowsError(try HTTPJudge(url: "https://api.openai.com/v1", model: "gpt-4.1")) { XCTAssertTrue("\($0)".contains("https")) }
+        // https is a URL like any other now (no request is made here).
+        XCTAssertEqual(try HTTPJudge(url: "https://api.openai.com/v1", model: "gpt-4.1").endpoint, "/v1/chat/completions")
+        XCTAssertThrowsError(try HTTPJudge(url: "ftp://example.org", model: "m")) { XCTAssertTrue("\($0)".contains("grader.url"), "\($0)") }
+        XCTAssertThrowsError(try HTTPJudge(url: "http://127.0.0.1:0", model: "m")) { XCTAssertTrue("\($0)".contains("bad port"), "\($0)") }
+        XCTAssertThrowsError(try HTTPJudge(url: "https://127.0.0.1/v1", model: "m", caFile: "/nonexistent/ca.pem")) { XCTAssertTrue("\($0)".contains("grader.ca_file"), "\($0)") }
         XCTAssertThrowsError(try HTTPJudge(url: "localhost:8000", model: "m")) { XCTAssertTrue("\($0)".contains("grader.url")) }
         let empty = cli.tmp("judge-none").appendingPathComponent("empty.jsonl")
         try Data().write(to: empty)
