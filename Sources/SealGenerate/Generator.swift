@@ -47,6 +47,9 @@ public final class Generator: @unchecked Sendable {
     public var lora: LoRAAdapter?
     private let workspace = ForwardWorkspace()
 
+    /// The most completions one `generate` call makes (prompts × samples).
+    public static let maxSamples = 1 << 24
+
     public init(model: TransformerModel, tokenizer: Tokenizer, maxBatch: Int = 16) {
         self.model = model
         self.tokenizer = tokenizer
@@ -71,10 +74,17 @@ public final class Generator: @unchecked Sendable {
     public func generate(_ requests: [GenerationRequest], params: SamplingParams,
                          onToken: ((_ promptIndex: Int, _ sampleIndex: Int, _ tokenIDs: [Int]) -> Void)? = nil) throws -> [Completion] {
         try params.validate()
+        var total = 0
         for (i, r) in requests.enumerated() {
             if r.prompt.isEmpty { throw GenerationError.invalid("prompt \(i) is empty (no tokens)") }
-            if r.samples < 1 { throw GenerationError.invalid("prompt \(i): samples must be ≥ 1") }
-            if r.prompt.count + params.maxNewTokens > model.config.maxPositionEmbeddings {
+            if r.samples < 1 { throw GenerationError.invalid("prompt \(i): samples must be ≥ 1, got \(r.samples)") }
+            // Each (prompt, sample) waits in a queue: bound the total before it is built.
+            total = r.samples > Self.maxSamples - total ? Self.maxSamples + 1 : total + r.samples
+            if total > Self.maxSamples {
+                throw GenerationError.invalid("prompt \(i): samples \(r.samples) brings the total past \(Self.maxSamples) completions in one call")
+            }
+            // Written as a subtraction: prompt + max-new-tokens may overflow Int (max-new-tokens 2^63-1).
+            if params.maxNewTokens > model.config.maxPositionEmbeddings - r.prompt.count {
                 throw GenerationError.invalid("prompt \(i) has \(r.prompt.count) tokens; with max-new-tokens \(params.maxNewTokens) it exceeds the model's context of \(model.config.maxPositionEmbeddings) (shorten the prompt or lower max-new-tokens)")
             }
         }

@@ -107,9 +107,10 @@ public enum AnswerText {
         let parts = n.split(separator: ".", omittingEmptySubsequences: false)
         let whole = String(parts[0]), frac = parts.count > 1 ? String(parts[1]) : ""
         guard frac.count <= zeros else { return nil }
-        var digits = whole + frac + String(repeating: "0", count: zeros - frac.count)
-        while digits.count > 1 && digits.hasPrefix("0") { digits.removeFirst() }
-        return digits
+        let digits = whole + frac + String(repeating: "0", count: zeros - frac.count)
+        // Leading zeros off in one cut (removing them one at a time was quadratic in a long run of zeros).
+        let nonZero = digits.firstIndex { $0 != "0" } ?? digits.index(before: digits.endIndex)
+        return String(digits[nonZero...])
     }
 
     /// "1525-05-15" → "may 15 1525" (the order the other normalisations give "May 15, 1525").

@@ -1,4 +1,5 @@
 import Foundation
+import SealTokenizer
 
 /// One reference verdict: GPT-4.1's (or another grader's) yes/no on a (question, gold, prediction).
 public struct VerdictRecord: Sendable, Equatable {
@@ -34,13 +35,12 @@ public enum Verdicts {
         guard let data = FileManager.default.contents(atPath: path) else { throw KnowledgeDataError("\(path): cannot read") }
         if path.hasSuffix(".jsonl") {
             var out: [VerdictRecord] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
-                    throw KnowledgeDataError("\(path):\(i + 1): not a JSON object")
+            for line in try TextInput.lines(data, path: path) where !line.isBlank {
+                guard let o = (try? JSONSerialization.jsonObject(with: Data(line.text.utf8))) as? [String: Any] else {
+                    throw KnowledgeDataError("\(path):\(line.number): not a JSON object")
                 }
                 guard let q = o["question"] as? String, let g = o["gold"] as? String, let p = o["prediction"] as? String, let c = o["correct"] as? Bool else {
-                    throw KnowledgeDataError("\(path):\(i + 1): needs string 'question', 'gold', 'prediction' and bool 'correct'")
+                    throw KnowledgeDataError("\(path):\(line.number): needs string 'question', 'gold', 'prediction' and bool 'correct'")
                 }
                 out.append(VerdictRecord(source: source, passage: o["passage"] as? String ?? q, question: q, gold: g, prediction: p, correct: c, kind: ""))
             }

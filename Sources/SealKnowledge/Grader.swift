@@ -53,9 +53,47 @@ public struct AnswerFeatures {
 
     static let stopWords: Set<String> = Set(("of in on at to for by with and or from as is was were be been are its it this that these those his her "
         + "their he she they which who what when where how why whom whose into than then there").split(separator: " ").map(String.init))
-    /// The answer goes on into a new question or passage (base models continue their few-shot format).
-    static let rambling = try! NSRegularExpression(
-        pattern: #"\n\s*(Q\s*:|Question\s*:|Passage\s*:|Topic\s*:|Answer\s*:|A\s*:|Context\s*:)|Q:\s*(Passage|Context|Topic)"#)
+    /// The answer goes on into a new question or passage (base models continue their few-shot format): the
+    /// regular expression `\n\s*(Q\s*:|Question\s*:|Passage\s*:|Topic\s*:|Answer\s*:|A\s*:|Context\s*:)|Q:\s*(Passage|Context|Topic)`
+    /// (the test keeps it as the reference), decided in one pass: the regex engine restarted `\n\s*` at every
+    /// newline of a run, quadratic in the run (200,000 newlines took over a minute).
+    public static func rambles(_ p: String) -> Bool {
+        let s = Array(p.unicodeScalars)
+        let n = s.count
+        func white(_ i: Int) -> Bool { s[i].properties.isWhitespace }
+        /// `word` then optional white space then ":" at i.
+        func labelled(_ i: Int, _ word: String) -> Bool {
+            var j = i
+            for c in word.unicodeScalars { guard j < n, s[j] == c else { return false }; j += 1 }
+            while j < n, white(j) { j += 1 }
+            return j < n && s[j] == ":"
+        }
+        func starts(_ i: Int, _ word: String) -> Bool {
+            var j = i
+            for c in word.unicodeScalars { guard j < n, s[j] == c else { return false }; j += 1 }
+            return true
+        }
+        var i = 0
+        while i < n {
+            if s[i] == "\n" {
+                // The white space after this newline (the rest of its run); the labels start with letters, so only
+                // the end of the run can start one, and later newlines of the same run end there too.
+                var j = i + 1
+                while j < n, white(j) { j += 1 }
+                for w in ["Q", "Question", "Passage", "Topic", "Answer", "A", "Context"] where labelled(j, w) { return true }
+                // The run holds no "Q:" (it is all white space): resume after it.
+                i = j
+                continue
+            }
+            if s[i] == "Q", i + 1 < n, s[i + 1] == ":" {
+                var j = i + 2
+                while j < n, white(j) { j += 1 }
+                for w in ["Passage", "Context", "Topic"] where starts(j, w) { return true }
+            }
+            i += 1
+        }
+        return false
+    }
 
     /// A token with what the matching needs precomputed.
     struct Tok {
@@ -116,16 +154,29 @@ public struct AnswerFeatures {
         f[4] = !goldNumbers.isEmpty && goldNumbers.allSatisfy(predNumbers.contains) ? 1 : 0
         f[5] = Double(Gn.count) / Double(max(1, G.count))
         f[6] = bestWindowDice(ps, Gn.map(\.text))
-        f[7] = rambling.firstMatch(in: p, range: NSRange(location: 0, length: (p as NSString).length)) != nil ? 1 : 0
+        f[7] = rambles(p) ? 1 : 0
         f[8] = log(1 + Double(otherNames(p, known: Q.union(gs))))
         f[9] = log(1 + Double(P.count))
         return f
     }
 
-    /// The gold's tokens appear in the answer, in order and adjacent (exact tokens).
-    static func contains(_ p: [String], _ g: [String]) -> Bool {
+    /// The gold's tokens appear in the answer, in order and adjacent (exact tokens). Knuth–Morris–Pratt over tokens:
+    /// linear in answer + gold (trying every start was their product).
+    public static func contains(_ p: [String], _ g: [String]) -> Bool {
         guard !g.isEmpty, p.count >= g.count else { return false }
-        for i in 0...(p.count - g.count) where p[i..<(i + g.count)].elementsEqual(g) { return true }
+        var fail = [Int](repeating: 0, count: g.count)
+        var k = 0
+        for i in 1..<max(1, g.count) where g.count > 1 {
+            while k > 0 && g[i] != g[k] { k = fail[k - 1] }
+            if g[i] == g[k] { k += 1 }
+            fail[i] = k
+        }
+        k = 0
+        for t in p {
+            while k > 0 && t != g[k] { k = fail[k - 1] }
+            if t == g[k] { k += 1 }
+            if k == g.count { return true }
+        }
         return false
     }
 
@@ -163,6 +214,9 @@ public struct AnswerFeatures {
         return alts
     }
 
+    /// Trigram keys packed three scalars to a key.
+    @inline(__always) static func key(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> UInt64 { UInt64(a) << 42 | UInt64(b) << 21 | UInt64(c) }
+
     /// Character trigrams of tokens joined by spaces with a space at each end, packed three scalars to a key.
     static func trigrams(_ ws: ArraySlice<String>) -> [UInt64: Int] {
         var s: [UInt32] = [32]
@@ -172,22 +226,58 @@ public struct AnswerFeatures {
         }
         s.append(32)
         var c: [UInt64: Int] = [:]
-        if s.count >= 3 { for i in 0...(s.count - 3) { c[UInt64(s[i]) << 42 | UInt64(s[i + 1]) << 21 | UInt64(s[i + 2]), default: 0] += 1 } }
+        if s.count >= 3 { for i in 0...(s.count - 3) { c[key(s[i], s[i + 1], s[i + 2]), default: 0] += 1 } }
         return c
     }
 
     /// Best Dice similarity of character trigrams between the gold and any window of the answer of about the
     /// gold's length (catches "deeper voice" in "deepening of the voice").
-    static func bestWindowDice(_ p: [String], _ g: [String]) -> Double {
+    ///
+    /// The trigrams of a window " w1 w2 … wL " are those of each " wk " plus one across each inner space
+    /// (last letter of wk, space, first letter of wk+1), so the window slides in time proportional to the two
+    /// tokens it drops and adds: linear in the answer (recounting every window was answer × gold: a 100-token gold
+    /// against a 32k-word answer took 12 s). The counts, hence every Dice value and the maximum, are those of
+    /// recounting (`AnswerFeaturesTests` compares with the recounting definition).
+    public static func bestWindowDice(_ p: [String], _ g: [String]) -> Double {
         guard !g.isEmpty, !p.isEmpty else { return 0 }
         let tg = trigrams(g[...])
         let tgCount = tg.values.reduce(0, +)
+        let sc = p.map { $0.unicodeScalars.map(\.value) }
+        // Each token's own trigrams (of " w "), and the one across the space after it.
+        let own: [[UInt64]] = sc.map { w in
+            let s = [32] + w + [32]
+            return (0...(s.count - 3)).map { key(s[$0], s[$0 + 1], s[$0 + 2]) }
+        }
+        let cross: [UInt64] = (0..<max(0, sc.count - 1)).map { key(sc[$0].last!, 32, sc[$0 + 1].first!) }
         var best = 0.0
         for L in Set([max(1, g.count - 1), g.count, g.count + 1, g.count + 2]) {
+            var tp: [UInt64: Int] = [:]
+            var inter = 0, total = 0
+            func add(_ k: UInt64) {
+                let c = tp[k, default: 0]
+                tp[k] = c + 1
+                total += 1
+                if let u = tg[k], c < u { inter += 1 }
+            }
+            func remove(_ k: UInt64) {
+                let c = tp[k]!
+                tp[k] = c - 1
+                total -= 1
+                if let u = tg[k], c <= u { inter -= 1 }
+            }
+            let first = min(p.count, L)
+            for t in 0..<first {
+                own[t].forEach(add)
+                if t + 1 < first { add(cross[t]) }
+            }
             for i in 0..<max(1, p.count - L + 1) {
-                let tp = trigrams(p[i..<min(p.count, i + L)])
-                var inter = 0, total = 0
-                for (k, v) in tp { total += v; if let u = tg[k] { inter += min(u, v) } }
+                if i > 0 {
+                    // Slide: drop token i-1 (and its join to i), add token i+L-1 (and its join from i+L-2).
+                    own[i - 1].forEach(remove)
+                    if L > 1 { remove(cross[i - 1]) }
+                    own[i + L - 1].forEach(add)
+                    if L > 1 { add(cross[i + L - 2]) }
+                }
                 let d = 2 * Double(inter) / Double(tgCount + total)
                 if d > best { best = d }
             }

@@ -91,17 +91,29 @@ public struct ModelConfig: Sendable, Equatable {
         if try j.bool("use_sliding_window", default: false) {
             throw ModelError.unsupported(path: path, reason: "use_sliding_window true (sliding-window attention)")
         }
-        let hidden = try j.int("hidden_size")
-        let heads = try j.int("num_attention_heads")
-        let kvHeads = try j.int("num_key_value_heads", default: heads)
-        let headDim = try j.int("head_dim", default: heads > 0 ? hidden / heads : 0)
+        // Every size is checked against a bound before any arithmetic on it: the bounds are far above any real
+        // model's (Llama 3.1 405B: hidden 16384, intermediate 53248, 126 layers, vocab 128256) and keep every
+        // product below Int.max, so the parameter count below cannot overflow.
+        func size(_ key: String, default d: Int? = nil) throws -> Int {
+            let v = try d.map { try j.int(key, default: $0) } ?? j.int(key)
+            guard v > 0 else { throw ModelError.badValue(path: path, key: key, reason: "must be positive, found \(v)") }
+            let bound = Self.sizeBounds[key] ?? Int(1) << 40
+            guard v <= bound else {
+                throw ModelError.badValue(path: path, key: key, reason: "\(v) is absurdly large (seal accepts at most \(bound))")
+            }
+            return v
+        }
+        let hidden = try size("hidden_size")
+        let heads = try size("num_attention_heads")
+        let kvHeads = try size("num_key_value_heads", default: heads)
+        if !j.has("head_dim"), hidden % heads != 0 {
+            throw ModelError.badValue(path: path, key: "num_attention_heads",
+                                      reason: "\(heads) does not divide hidden_size \(hidden) (and there is no head_dim)")
+        }
+        let headDim = try size("head_dim", default: hidden / heads)
         func positive(_ v: Int, _ key: String) throws {
             if v <= 0 { throw ModelError.badValue(path: path, key: key, reason: "must be positive, found \(v)") }
         }
-        try positive(hidden, "hidden_size")
-        try positive(heads, "num_attention_heads")
-        try positive(kvHeads, "num_key_value_heads")
-        try positive(headDim, "head_dim")
         if heads % kvHeads != 0 {
             throw ModelError.badValue(path: path, key: "num_key_value_heads",
                                       reason: "\(kvHeads) does not divide num_attention_heads \(heads)")
@@ -110,9 +122,9 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError.badValue(path: path, key: "head_dim", reason: "rotary embedding needs an even head_dim")
         }
         var c = ModelConfig(
-            family: family, hiddenSize: hidden, intermediateSize: try j.int("intermediate_size"),
-            numLayers: try j.int("num_hidden_layers"), numHeads: heads, numKVHeads: kvHeads, headDim: headDim,
-            vocabSize: try j.int("vocab_size"),
+            family: family, hiddenSize: hidden, intermediateSize: try size("intermediate_size"),
+            numLayers: try size("num_hidden_layers"), numHeads: heads, numKVHeads: kvHeads, headDim: headDim,
+            vocabSize: try size("vocab_size"),
             rmsNormEps: try j.double("rms_norm_eps", default: 1e-6),
             ropeTheta: try j.double("rope_theta", default: 10000),
             tieWordEmbeddings: try j.bool("tie_word_embeddings", default: false),
@@ -121,10 +133,18 @@ public struct ModelConfig: Sendable, Equatable {
             mlpBias: family == .llama ? try j.bool("mlp_bias", default: false) : false,
             bosTokenID: j.has("bos_token_id") ? try j.int("bos_token_id") : nil,
             eosTokenIDs: try j.intList("eos_token_id"),
-            maxPositionEmbeddings: try j.int("max_position_embeddings", default: family == .qwen2 ? 32768 : 2048))
-        try positive(c.intermediateSize, "intermediate_size")
-        try positive(c.numLayers, "num_hidden_layers")
-        try positive(c.vocabSize, "vocab_size")
+            maxPositionEmbeddings: try size("max_position_embeddings", default: family == .qwen2 ? 32768 : 2048))
+        guard let n = ParameterLayout.parameterCount(c), n <= Self.maxParameters else {
+            let n = ParameterLayout.parameterCount(c).map(String.init) ?? "more than Int.max"
+            throw ModelError.badValue(path: path, key: "num_hidden_layers",
+                                      reason: "with hidden_size \(hidden), intermediate_size \(c.intermediateSize) and vocab_size \(c.vocabSize), \(c.numLayers) layers imply \(n) parameters (seal accepts at most \(Self.maxParameters))")
+        }
+        func finite(_ v: Double, _ key: String, positive strict: Bool) throws {
+            guard v.isFinite, strict ? v > 0 : v >= 0 else {
+                throw ModelError.badValue(path: path, key: key, reason: "must be a finite number \(strict ? ">" : ">=") 0, found \(v)")
+            }
+        }
+        try finite(c.rmsNormEps, "rms_norm_eps", positive: false)
         c.padTokenID = j.has("pad_token_id") ? try j.int("pad_token_id") : nil
         c.torchDtype = (j.dict["torch_dtype"] as? String) ?? (j.dict["dtype"] as? String)
 
@@ -140,17 +160,40 @@ public struct ModelConfig: Sendable, Equatable {
             case "default": break
             case "linear":
                 c.ropeLinearFactor = try s.double("factor")
+                try finite(c.ropeLinearFactor, "rope_scaling.factor", positive: true)
             case "llama3":
-                c.llama3Scaling = Llama3RopeScaling(
+                let l = Llama3RopeScaling(
                     factor: try s.double("factor"), lowFreqFactor: try s.double("low_freq_factor"),
                     highFreqFactor: try s.double("high_freq_factor"),
                     originalMaxPositionEmbeddings: try s.int("original_max_position_embeddings"))
+                try finite(l.factor, "rope_scaling.factor", positive: true)
+                try finite(l.lowFreqFactor, "rope_scaling.low_freq_factor", positive: true)
+                try finite(l.highFreqFactor, "rope_scaling.high_freq_factor", positive: true)
+                if l.highFreqFactor <= l.lowFreqFactor {
+                    throw ModelError.badValue(path: path, key: "rope_scaling.high_freq_factor",
+                                              reason: "must exceed low_freq_factor \(l.lowFreqFactor), found \(l.highFreqFactor)")
+                }
+                if l.originalMaxPositionEmbeddings <= 0 {
+                    throw ModelError.badValue(path: path, key: "rope_scaling.original_max_position_embeddings",
+                                              reason: "must be positive, found \(l.originalMaxPositionEmbeddings)")
+                }
+                c.llama3Scaling = l
             default:
                 throw ModelError.unsupported(path: path, reason: "rope_scaling type '\(kind)' (supported: default, linear, llama3)")
             }
         }
+        try finite(c.ropeTheta, "rope_theta", positive: true)
         return c
     }
+
+    /// Upper bounds on config.json's sizes (see `parse`); a key not listed is bounded by 2^40.
+    static let sizeBounds: [String: Int] = [
+        "hidden_size": 1 << 20, "intermediate_size": 1 << 22, "num_hidden_layers": 1 << 16,
+        "num_attention_heads": 1 << 14, "num_key_value_heads": 1 << 14, "head_dim": 1 << 14,
+        "vocab_size": 1 << 24, "max_position_embeddings": 1 << 30,
+    ]
+    /// The most parameters a config may imply (2^40, 4 TB in float32): beyond it the config is surely wrong.
+    public static let maxParameters = 1 << 40
 
     /// The rotary inverse frequencies invFreq[headDim/2], computed in float32 exactly as transformers does
     /// (including Llama 3's scaling), so that angles match to the bit.

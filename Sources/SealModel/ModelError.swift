@@ -12,6 +12,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case safetensors(path: String, reason: String)
     case missingTensor(path: String, name: String)
     case tensorShape(path: String, name: String, expected: [Int], found: [Int])
+    case unexpectedTensor(path: String, name: String, reason: String)
     case invalidInput(String)
 
     public var description: String {
@@ -26,6 +27,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .missingTensor(let p, let n): return "\(p): tensor '\(n)' is missing"
         case .tensorShape(let p, let n, let e, let f):
             return "\(p): tensor '\(n)' has shape \(f), the config implies \(e)"
+        case .unexpectedTensor(let p, let n, let r): return "\(p): unexpected tensor '\(n)': \(r)"
         case .invalidInput(let r): return r
         }
     }

@@ -161,6 +161,12 @@ extension TransformerModel {
                                      trainingStd: Double? = nil) throws -> TransformerModel {
         let json = try JSONObject.load(configURL)
         let config = try ModelConfig.parse(json)
+        // parse bounded the count by 2^40; the float32 buffer must also fit this machine's memory.
+        let n = ParameterLayout.parameterCount(config) ?? Int.max
+        let memory = ProcessInfo.processInfo.physicalMemory
+        if n > 0, UInt64(n) > memory / 4 {
+            throw ModelError.unsupported(path: configURL.path, reason: "the config implies \(n) parameters (\(n / 250_000_000) GB in float32), more than this machine's \(memory >> 30) GiB of memory")
+        }
         let model = TransformerModel(config: config)
         if let std = trainingStd { model.initializeForTraining(seed: seed, std: std) } else { model.randomize(seed: seed) }
         try model.save(to: out, configJSON: json.dict, dtype: dtype, maxShardBytes: maxShardBytes)

@@ -65,6 +65,29 @@ public struct ParameterLayout: Sendable {
     }
 
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }
+
+    /// The number of floats the layout of `c` holds, or nil when it overflows Int: computed without building the
+    /// layout, so a config can be checked before anything is allocated.
+    public static func parameterCount(_ c: ModelConfig) -> Int? {
+        func mul(_ a: Int, _ b: Int) -> Int? {
+            let (r, o) = a.multipliedReportingOverflow(by: b); return o ? nil : r
+        }
+        func add(_ xs: Int?...) -> Int? {
+            var t = 0
+            for x in xs {
+                guard let x else { return nil }
+                let (r, o) = t.addingReportingOverflow(x); if o { return nil }; t = r
+            }
+            return t
+        }
+        let D = c.hiddenSize, I = c.intermediateSize
+        guard D > 0, I > 0, c.numLayers > 0, c.vocabSize > 0, c.numHeads > 0, c.numKVHeads > 0, c.headDim > 0,
+              let q = mul(c.numHeads, c.headDim), let kv = mul(c.numKVHeads, c.headDim) else { return nil }
+        let perLayer = add(D, mul(q, D), mul(kv, D), mul(kv, D), mul(D, q), D, mul(I, D), mul(I, D), mul(D, I),
+                           c.qkvBias ? add(q, kv, kv) : 0, c.oBias ? D : 0, c.mlpBias ? add(I, I, D) : 0)
+        let embed = mul(c.vocabSize, D)
+        return add(embed, perLayer.flatMap { mul($0, c.numLayers) }, D, c.tieWordEmbeddings ? 0 : embed)
+    }
 }
 
 /// A float32 buffer of fixed size, 64-byte aligned, freed with its owner. Parameters, gradients and optimizer

@@ -61,6 +61,10 @@ public final class SafeTensorsFile: @unchecked Sendable {
         guard headerLen <= UInt64(size - 8) else {
             throw ModelError.safetensors(path: path, reason: "header length \(headerLen) runs past the end of the file (\(size) bytes)")
         }
+        // The safetensors library refuses headers over 100 MB (MAX_HEADER_SIZE); so does seal.
+        guard headerLen <= 100_000_000 else {
+            throw ModelError.safetensors(path: path, reason: "header length \(headerLen) is over the 100 MB limit")
+        }
         dataOffset = 8 + Int(headerLen)
         let headerData = Data(bytes: m + 8, count: Int(headerLen))
         let any: Any
@@ -78,26 +82,41 @@ public final class SafeTensorsFile: @unchecked Sendable {
                 if let d = value as? [String: Any] { for (k, v) in d { metadata[k] = "\(v)" } }
                 continue
             }
+            func bad(_ reason: String) -> ModelError { .safetensors(path: path, reason: "tensor '\(name)': \(reason)") }
             guard let d = value as? [String: Any], let dt = d["dtype"] as? String,
-                  let shape = d["shape"] as? [NSNumber], let offs = d["data_offsets"] as? [NSNumber], offs.count == 2 else {
-                throw ModelError.safetensors(path: path, reason: "tensor '\(name)': entry lacks dtype, shape or data_offsets")
+                  let shape = d["shape"] as? [Any], let offs = d["data_offsets"] as? [Any] else {
+                throw bad("entry lacks dtype, shape or data_offsets")
             }
+            guard offs.count == 2 else { throw bad("data_offsets has \(offs.count) numbers, not 2") }
             guard let dtype = DType(rawValue: dt) else {
-                throw ModelError.safetensors(path: path, reason: "tensor '\(name)': dtype \(dt) is not supported (F32, BF16, F16)")
+                throw bad("dtype \(dt) is not supported (F32, BF16, F16)")
             }
-            let dims = shape.map { $0.intValue }
-            guard dims.allSatisfy({ $0 >= 0 }) else {
-                throw ModelError.safetensors(path: path, reason: "tensor '\(name)': negative dimension in shape \(dims)")
+            let dims = shape.compactMap(Self.exactNonNegative)
+            guard dims.count == shape.count else {
+                throw bad("shape \(shape) is not a list of non-negative integers (each below 2^53)")
             }
-            let b = offs[0].intValue, e = offs[1].intValue
-            guard b >= 0, e >= b, e <= dataSize else {
-                throw ModelError.safetensors(path: path, reason: "tensor '\(name)': data_offsets [\(b), \(e)] out of range (data section is \(dataSize) bytes)")
+            guard let b = Self.exactNonNegative(offs[0]), let e = Self.exactNonNegative(offs[1]) else {
+                throw bad("data_offsets \(offs) are not non-negative integers (below 2^53)")
             }
-            let info = TensorInfo(name: name, dtype: dtype, shape: dims, begin: b, end: e)
-            guard info.count * dtype.size == e - b else {
-                throw ModelError.safetensors(path: path, reason: "tensor '\(name)': \(e - b) bytes for shape \(dims) of \(dt) (expected \(info.count * dtype.size))")
+            guard e >= b, e <= dataSize else {
+                throw bad("data_offsets [\(b), \(e)] out of range (data section is \(dataSize) bytes)")
             }
-            tensors[name] = info
+            var bytes = dtype.size
+            for n in dims {
+                let (r, o) = bytes.multipliedReportingOverflow(by: n)
+                guard !o else { throw bad("shape \(dims) of \(dt) overflows (more than \(Int.max) bytes)") }
+                bytes = r
+            }
+            guard bytes == e - b else {
+                throw bad("\(e - b) bytes for shape \(dims) of \(dt) (expected \(bytes))")
+            }
+            tensors[name] = TensorInfo(name: name, dtype: dtype, shape: dims, begin: b, end: e)
+        }
+        // Two tensors may not share bytes (the safetensors library requires the ranges to tile the data section;
+        // seal only refuses overlaps, which would make one tensor's weights another's).
+        let ranges = tensors.values.filter { $0.end > $0.begin }.sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
+            throw ModelError.safetensors(path: path, reason: "tensors '\(a.name)' [\(a.begin), \(a.end)] and '\(b.name)' [\(b.begin), \(b.end)] overlap")
         }
         self.tensors = tensors
         self.metadata = metadata
@@ -105,6 +124,16 @@ public final class SafeTensorsFile: @unchecked Sendable {
     }
 
     deinit { munmap(base, mappedSize) }
+
+    /// A JSON number that is an exact non-negative integer below 2^53 (not a boolean, not 1.5, not 1e30). Below
+    /// 2^53 the double JSONSerialization may hold is exact; no real dimension or byte offset comes near it, and
+    /// products of several are checked for overflow.
+    static func exactNonNegative(_ v: Any) -> Int? {
+        guard let n = v as? NSNumber, !isJSONBool(v) else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d >= 0, d.rounded() == d, d < 9_007_199_254_740_992 else { return nil }
+        return Int(d)
+    }
 
     /// Converts tensor `name` into float32 at `out` (which must hold `info.count` floats).
     public func read(_ info: TensorInfo, into out: UnsafeMutablePointer<Float>) {

@@ -20,9 +20,14 @@ public final class TransformerModel: @unchecked Sendable {
     public internal(set) var generationEOSTokenIDs: [Int] = []
 
     /// A zero-initialised model of the given shape.
-    public init(config: ModelConfig) {
+    public convenience init(config: ModelConfig) {
+        self.init(config: config, layout: ParameterLayout(config: config))
+    }
+
+    /// A zero-initialised model over a layout already built (and checked) from `config`.
+    init(config: ModelConfig, layout: ParameterLayout) {
         self.config = config
-        self.layout = ParameterLayout(config: config)
+        self.layout = layout
         self.params = FloatBuffer(count: layout.count)
         self.invFreq = config.ropeInverseFrequencies()
     }

@@ -74,8 +74,20 @@ public final class Tokenizer: @unchecked Sendable {
         preTokenizer = try root.optional("pre_tokenizer").map(PreTokenizer.parse)
         postProcessor = try root.optional("post_processor").map(PostProcessor.parse)
         decoder = try root.optional("decoder").map(Decoder.parse)
-        let tokens = try root.optional("added_tokens")?.array().map(AddedToken.init) ?? []
+        let tokenNodes = try root.optional("added_tokens")?.array() ?? []
+        let tokens = try tokenNodes.map(AddedToken.init)
         added = AddedVocabulary(tokens: tokens, model: model, normalizer: normalizer)
+        // HF assigns added-token ids itself (the vocabulary's id, else the next after the vocabulary and the
+        // tokens before) and only warns when the file's "id" disagrees: a token would be silently renumbered, and
+        // a model trained with the file's ids would read another token. seal refuses such a file, naming the token.
+        var assigned: [String: Int] = [:]
+        for (id, content) in added.idToContent { assigned[content] = id }
+        for (node, t) in zip(tokenNodes, tokens) {
+            guard let fileID = try node.optional("id")?.uint32(), let id = assigned[t.content] else { continue }
+            if fileID != id {
+                throw node.error(.invalidValue, "added token '\(t.content)' has id \(fileID), but its place in the vocabulary (\(model.vocabCount) model tokens, then the added tokens in order) gives it id \(id) (transformers would silently renumber it)")
+            }
+        }
         var maxID = model.idToToken.count - 1
         for id in added.idToContent.keys { maxID = max(maxID, id) }
         vocabSize = maxID + 1

@@ -36,22 +36,23 @@ public enum DatasetError: Error, CustomStringConvertible {
 }
 
 public enum Dataset {
-    /// Reads JSONL rows `{"text": ...}` or `{"prompt": ..., "completion": ...}`. Blank lines are skipped; anything
-    /// else malformed is an error with its line number.
+    /// Reads JSONL rows `{"text": ...}` or `{"prompt": ..., "completion": ...}`. Lines end in LF or CRLF and are
+    /// numbered as physical lines; blank lines are skipped; invalid UTF-8, a row with both `text` and
+    /// `prompt`/`completion`, and anything else malformed is an error with its line number.
     public static func load(_ path: String) throws -> [TextExample] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DatasetError.line(path: path, line: 0, reason: "cannot read the file")
         }
         var rows: [TextExample] = []
-        var lineNo = 0
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNo += 1
-            let t = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            if t.isEmpty { continue }
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(t.utf8)), let d = obj as? [String: Any] else {
+        for line in try TextInput.lines(data, path: path) where !line.isBlank {
+            let lineNo = line.number
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.text.utf8)), let d = obj as? [String: Any] else {
                 throw DatasetError.line(path: path, line: lineNo, reason: "not a JSON object")
             }
             if let text = d["text"] {
+                if d["prompt"] != nil || d["completion"] != nil {
+                    throw DatasetError.line(path: path, line: lineNo, reason: "a row has either \"text\" or \"prompt\" and \"completion\", not both")
+                }
                 guard let s = text as? String else { throw DatasetError.line(path: path, line: lineNo, reason: "\"text\" must be a string") }
                 if s.isEmpty { throw DatasetError.line(path: path, line: lineNo, reason: "\"text\" is empty") }
                 rows.append(TextExample(text: s))
@@ -71,11 +72,15 @@ public enum Dataset {
 
     /// Tokenizes examples as HF does: `tokenizer(text)` (BOS where the tokenizer adds it); a pair is
     /// `tokenizer(prompt) + tokenizer(completion, add_special_tokens=False)`, tokenized apart so the boundary is
-    /// exact. With `appendEOS` the EOS id ends the completion (and is a target: the model learns to stop).
+    /// exact. With `appendEOS` the EOS id ends the completion (and is a target: the model learns to stop); a
+    /// plain text row ends in EOS when `textEOS` is true (by default: as `appendEOS`; `seal finetune` passes false
+    /// unless --text-eos, so that its text rows are exactly transformers' `tokenizer(text)`).
     /// Rows longer than `maxLength` are cut on the right (the documented rule); a row left with no target is an
     /// error naming its index. Returns the encoded rows and how many were cut.
     public static func encode(_ rows: [TextExample], tokenizer: Tokenizer, lossOn: LossOn, maxLength: Int,
-                              eosID: Int?, appendEOS: Bool, source: String = "data") throws -> (rows: [EncodedExample], truncated: Int) {
+                              eosID: Int?, appendEOS: Bool, textEOS: Bool? = nil,
+                              source: String = "data") throws -> (rows: [EncodedExample], truncated: Int) {
+        let textEOS = textEOS ?? appendEOS
         var out: [EncodedExample] = []
         var truncated = 0
         for (i, r) in rows.enumerated() {
@@ -90,7 +95,7 @@ public enum Dataset {
                 targets = ids.indices.map { $0 > 0 && (!completionOnly || $0 >= pi.count) }
             } else {
                 ids = tokenizer.encode(r.text).map(Int32.init)
-                if appendEOS, let e = eosID { ids.append(Int32(e)) }
+                if textEOS, let e = eosID { ids.append(Int32(e)) }
                 targets = ids.indices.map { $0 > 0 }
             }
             if ids.count > maxLength {

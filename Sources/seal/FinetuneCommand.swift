@@ -9,7 +9,10 @@ struct FinetuneCommand: ParsableCommand {
         commandName: "finetune", abstract: "LoRA or full finetuning on a JSONL file; writes a PEFT adapter or a model directory.",
         discussion: """
         Rows are {"text"} (loss on every token) or {"prompt", "completion"} (loss on the completion with
-        --loss-on completion, the default; EOS is appended to completions so the model learns to stop). A row longer
+        --loss-on completion, the default); a row with both is an error. A text row is tokenized exactly as
+        transformers' tokenizer(text): BOS where the tokenizer adds it and no EOS, unless --text-eos appends one. EOS
+        is always appended to completions, so the model learns to stop. Lines may end in LF or CRLF; errors name the
+        physical line (blank lines counted); invalid UTF-8 is an error naming the line and byte offset. A row longer
         than --max-length tokens is cut on the right (counted in the summary); a row left with nothing to learn is
         an error. The loss of a step is the mean over all its target tokens (transformers' definition, gradient
         accumulation included). A non-finite loss or gradient stops the run before anything is written.
@@ -33,6 +36,8 @@ struct FinetuneCommand: ParsableCommand {
     @Option(help: "Gradient clipping norm (0 = none).") var maxGradNorm = 1.0
     @Option(help: "all or completion.") var lossOn = "completion"
     @Option(help: "Maximum tokens per row (default: the model's context, at most 2048).") var maxLength: Int?
+    @Flag(help: "End each {\"text\"} row with the EOS token too (default: none, as transformers' tokenizer(text)).")
+    var textEos = false
     @Flag(help: "Take rows in file order (cycling across epochs).") var noShuffle = false
     @Option(help: "Seed for shuffling and LoRA initialisation.") var seed: UInt64 = 0
     @Flag(help: "One JSON line per optimizer step.") var json = false
@@ -54,7 +59,8 @@ struct FinetuneCommand: ParsableCommand {
                 throw TrainingError.invalidConfig("--max-length must be in 2...\(m.config.maxPositionEmbeddings)")
             }
             let (encoded, truncated) = try Dataset.encode(rows, tokenizer: tok, lossOn: loss, maxLength: limit,
-                                                          eosID: m.eosTokenIDs.first, appendEOS: true, source: data)
+                                                          eosID: m.eosTokenIDs.first, appendEOS: true, textEOS: textEos,
+                                                          source: data)
             var cfg = TrainConfig()
             cfg.learningRate = lr
             cfg.epochs = epochs ?? 1

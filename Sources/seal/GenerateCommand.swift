@@ -82,16 +82,16 @@ struct GenerateCommand: ParsableCommand {
         case (nil, let f?):
             guard let data = FileManager.default.contents(atPath: f) else { throw ModelError.fileMissing(path: f) }
             var out: [String] = []
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let t = line.trimmingCharacters(in: .whitespaces)
-                if t.isEmpty { continue }
-                guard let obj = try? JSONSerialization.jsonObject(with: Data(t.utf8), options: [.fragmentsAllowed]) else {
-                    throw ModelError.invalidInput("\(f):\(i + 1): not valid JSON")
+            // LF or CRLF line ends, physical line numbers, strict UTF-8 (TextInput).
+            for line in try TextInput.lines(data, path: f) where !line.isBlank {
+                let at = "\(f):\(line.number)"
+                guard let obj = try? JSONSerialization.jsonObject(with: Data(line.text.utf8), options: [.fragmentsAllowed]) else {
+                    throw ModelError.invalidInput("\(at): not valid JSON")
                 }
                 if let s = obj as? String { out.append(s) }
                 else if let d = obj as? [String: Any], let s = d["prompt"] as? String { out.append(s) }
-                else { throw ModelError.invalidInput("\(f):\(i + 1): expected a JSON string or an object with a \"prompt\" string") }
-                if out.last!.isEmpty { throw ModelError.invalidInput("\(f):\(i + 1): empty prompt") }
+                else { throw ModelError.invalidInput("\(at): expected a JSON string or an object with a \"prompt\" string") }
+                if out.last!.isEmpty { throw ModelError.invalidInput("\(at): empty prompt") }
             }
             if out.isEmpty { throw ModelError.invalidInput("\(f): no prompts") }
             return out

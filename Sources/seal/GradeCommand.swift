@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SealKernels
 import SealKnowledge
+import SealTokenizer
 
 /// Which grader a command uses, and its settings (the same choices as the `grader.*` config keys).
 struct GraderOptions: ParsableArguments {
@@ -70,14 +71,14 @@ struct GradeCommand: ParsableCommand {
 }
 
 enum GradeInput {
-    /// JSON lines of {"question", "gold" (string or list of strings), "prediction"}; blank lines are skipped; any
+    /// JSON lines of {"question", "gold" (string or list of strings), "prediction"}; lines end in LF or CRLF and are
+    /// numbered as physical lines; blank lines are skipped; invalid UTF-8, a line over `lineLimit` bytes and any
     /// other problem is an error naming the line.
-    static func parse(_ data: Data, source: String) throws -> [GradeItem] {
+    static func parse(_ data: Data, source: String, lineLimit: Int = TextInput.defaultLineLimit) throws -> [GradeItem] {
         var items: [GradeItem] = []
-        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-            let at = "\(source):\(i + 1)"
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { throw KnowledgeDataError("\(at): not a JSON object") }
+        for line in try TextInput.lines(data, path: source, lineLimit: lineLimit) where !line.isBlank {
+            let at = "\(source):\(line.number)"
+            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.text.utf8))) as? [String: Any] else { throw KnowledgeDataError("\(at): not a JSON object") }
             guard let q = o["question"] as? String else { throw KnowledgeDataError("\(at): needs string 'question'") }
             guard let p = o["prediction"] as? String else { throw KnowledgeDataError("\(at): needs string 'prediction'") }
             var golds: [String]

@@ -13,10 +13,7 @@ func readText(text: String?, file: String?) throws -> String {
         guard let data = FileManager.default.contents(atPath: f) else {
             throw ModelError.fileMissing(path: f)
         }
-        guard let s = String(data: data, encoding: .utf8) else {
-            throw ModelError.invalidInput("\(f): not valid UTF-8")
-        }
-        return s
+        return try TextInput.decode(data, path: f)
     default: throw ValidationError("give exactly one of --text and --text-file")
     }
 }

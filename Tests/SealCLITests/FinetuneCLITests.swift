@@ -83,4 +83,28 @@ final class FinetuneCLITests: XCTestCase {
         XCTAssertTrue(r.err.contains("not finite"), r.err)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing may be written after a non-finite loss")
     }
+
+    /// Issue 14: a {"text"} row is transformers' tokenizer(text): no EOS unless --text-eos (the step's target count
+    /// tells); a row with both text and prompt is refused by line; CRLF data trains like LF data.
+    func testTextRowsHaveNoEOSUnlessAsked() throws {
+        let text = "Once upon a time, there was a little cat named Tom."
+        let tok = try cli.seal(["tokenize", "--model", CLIHarness.tiny, "--text", text, "--json"])
+        XCTAssertEqual(tok.status, 0, tok.err)
+        let ids = (try JSONSerialization.jsonObject(with: Data(tok.out.utf8)) as! [String: Any])["ids"] as! [Int]
+        func targets(_ extra: [String], data: String) throws -> Int {
+            let r = try cli.seal(["finetune", "--model", CLIHarness.tiny, "--data", data, "--out", cli.tmp("eos").path + "/a",
+                                  "--steps", "1", "--no-shuffle", "--json"] + extra)
+            XCTAssertEqual(r.status, 0, r.err)
+            let step = try JSONSerialization.jsonObject(with: Data(r.out.split(separator: "\n")[0].utf8)) as! [String: Any]
+            return step["tokens"] as! Int
+        }
+        let lf = write("{\"text\": \"\(text)\"}\n", "lf.jsonl")
+        XCTAssertEqual(try targets([], data: lf), ids.count - 1)
+        XCTAssertEqual(try targets(["--text-eos"], data: lf), ids.count)
+        let crlf = write("\r\n{\"text\": \"\(text)\"}\r\n", "crlf.jsonl")
+        XCTAssertEqual(try targets([], data: crlf), ids.count - 1)
+        let both = write("{\"text\": \"a\"}\n\n{\"text\": \"b\", \"prompt\": \"p\", \"completion\": \"c\"}\n", "both.jsonl")
+        let r = try cli.seal(["finetune", "--model", CLIHarness.tiny, "--data", both, "--out", cli.tmp("x").path + "/a"])
+        XCTAssertEqual(r.status, 1); XCTAssertTrue(r.err.contains("both.jsonl:3"), r.err)
+    }
 }

@@ -83,4 +83,32 @@ final class GradeCLITests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.err.contains("/nonexistent/verdicts"))
     }
+
+    /// Issue 14: CRLF input grades as LF input; errors name the physical line after blank lines; invalid UTF-8 is
+    /// an error naming the line.
+    func testGradeCRLFLineNumbersAndUTF8() throws {
+        let dir = cli.tmp("grade-crlf")
+        let rows = [#"{"question": "Who won?", "gold": "Denver", "prediction": "Denver won."}"#, "",
+                    #"{"question": "In what year?", "gold": "1847", "prediction": "It was 1849."}"#]
+        var outs: [String] = []
+        for sep in ["\n", "\r\n"] {
+            let f = dir.appendingPathComponent("in\(sep.count).jsonl")
+            try Data((rows.joined(separator: sep) + sep).utf8).write(to: f)
+            let r = try cli.seal(["grade", "--input", f.path])
+            XCTAssertEqual(r.status, 0, r.err)
+            outs.append(r.out)
+            let bad = dir.appendingPathComponent("bad\(sep.count).jsonl")
+            try Data((rows.joined(separator: sep) + sep + sep + sep + "{oops" + sep).utf8).write(to: bad)
+            let b = try cli.seal(["grade", "--input", bad.path])
+            XCTAssertEqual(b.status, 1); XCTAssertFalse(b.crashed)
+            XCTAssertTrue(b.err.contains("bad\(sep.count).jsonl:6"), b.err)
+        }
+        XCTAssertEqual(outs[0], "{\"correct\":true}\n{\"correct\":false}\n")
+        XCTAssertEqual(outs[0], outs[1])
+        let u = dir.appendingPathComponent("utf8.jsonl")
+        try Data(Array((rows[0] + "\n\n").utf8) + Array(#"{"question": "q", "gold": "g", "prediction": "x"#.utf8) + [0xC3, 0x28] + Array("\"}\n".utf8)).write(to: u)
+        let r = try cli.seal(["grade", "--input", u.path])
+        XCTAssertEqual(r.status, 1); XCTAssertFalse(r.crashed)
+        XCTAssertTrue(r.err.contains("utf8.jsonl:3") && r.err.contains("UTF-8"), r.err)
+    }
 }

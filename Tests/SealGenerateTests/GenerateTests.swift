@@ -223,6 +223,46 @@ final class GenerateTests: XCTestCase {
         _ = p
     }
 
+    /// Issue 14: every out-of-range sampling value is refused by name, whatever its kind (negative, NaN, infinite).
+    func testSamplingValuesAreRefusedByName() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: try Tokenizer(directory: Repo.tiny))
+        func expect(_ params: SamplingParams, _ req: GenerationRequest = GenerationRequest(prompt: [1, 300]), mentions: String,
+                    line: UInt = #line) {
+            XCTAssertThrowsError(try gen.generate([req], params: params), line: line) { e in
+                XCTAssertTrue("\(e)".contains(mentions), "'\(e)' should mention \(mentions)", line: line)
+            }
+        }
+        for t in [-1e-9, -1, -Double.infinity, Double.infinity, Double.nan] { expect(SamplingParams(temperature: t), mentions: "temperature") }
+        for p in [0, -0.5, 1.0000001, 2, Double.nan, Double.infinity, -Double.infinity] { expect(SamplingParams(topP: p), mentions: "top-p") }
+        for k in [-1, -100, Int.min] { expect(SamplingParams(topK: k), mentions: "top-k") }
+        for n in [0, -1, Int.min] { expect(SamplingParams(maxNewTokens: n), mentions: "max-new-tokens") }
+        for s in [0, -1, -1000, Int.min] { expect(SamplingParams(), GenerationRequest(prompt: [1, 300], samples: s), mentions: "samples") }
+        // More completions than one call can queue: refused before the queue is built (no hang, no allocation).
+        for s in [Generator.maxSamples + 1, Int.max] { expect(SamplingParams(), GenerationRequest(prompt: [1, 300], samples: s), mentions: "samples") }
+        let two = [GenerationRequest(prompt: [1, 300], samples: Int.max), GenerationRequest(prompt: [1, 300], samples: Int.max)]
+        XCTAssertThrowsError(try gen.generate(two, params: SamplingParams()))
+    }
+
+    /// Issue 14: a max-new-tokens so large that prompt length + max-new-tokens overflows Int gives the context error
+    /// (before the fix: an overflow trap), for every huge value and every prompt length.
+    func testHugeMaxNewTokensGivesTheContextError() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: try Tokenizer(directory: Repo.tiny))
+        let ctx = model.config.maxPositionEmbeddings
+        for n in [Int.max, Int.max - 1, Int.max - 511, 1 << 62, ctx - 1, ctx] {
+            for len in [1, 2, 511, 512] where n > ctx - len {
+                XCTAssertThrowsError(try gen.generate([GenerationRequest(prompt: [Int32](repeating: 5, count: len))],
+                                                      params: SamplingParams(maxNewTokens: n))) { e in
+                    XCTAssertTrue("\(e)".contains("context"), "max-new-tokens \(n), prompt \(len): \(e)")
+                }
+            }
+        }
+        // The boundary is still usable: prompt + max-new-tokens == context.
+        let out = try gen.generate([GenerationRequest(prompt: [Int32](repeating: 5, count: ctx - 2))], params: SamplingParams(maxNewTokens: 2))
+        XCTAssertEqual(out.count, 1)
+    }
+
     func testChatFormats() throws {
         let q = ChatFormat.qwen2.prompt(user: "Hi")
         XCTAssertEqual(q, "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")

@@ -173,4 +173,216 @@ final class BadInputTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("max_position_embeddings"), "\(e)")
         }
     }
+
+    // MARK: issue 14: absurd sizes and values in config.json
+
+    /// Every size key, at zero, negative, and absurd values, gives an error naming config.json and the key (not an
+    /// overflow trap or an allocation failure).
+    func testAbsurdConfigSizesAreNamed() throws {
+        let keys = ["hidden_size", "intermediate_size", "vocab_size", "num_hidden_layers", "num_attention_heads",
+                    "num_key_value_heads", "head_dim", "max_position_embeddings"]
+        for key in keys {
+            for v: Int in [0, -1, -4096, 1_000_000_000_000, 1 << 41, 999_999_999_999_999] {
+                let d = try copyOfGood()
+                try editConfig(d) { $0[key] = v }
+                expectError(d, contains: ["config.json", "'\(key)'"])
+            }
+        }
+    }
+
+    /// Sizes each within its bound whose product is absurd: the parameter count is computed without overflow and
+    /// refused, naming the file, before anything is allocated.
+    func testParameterCountIsBoundedAndOverflowSafe() throws {
+        let cases: [[String: Int]] = [
+            ["hidden_size": 1 << 20, "intermediate_size": 1 << 22, "num_hidden_layers": 1 << 16, "num_attention_heads": 128, "num_key_value_heads": 4],
+            ["hidden_size": 1 << 20, "vocab_size": 1 << 24, "num_attention_heads": 128, "num_key_value_heads": 4],
+            ["hidden_size": 1 << 18, "intermediate_size": 1 << 22, "num_hidden_layers": 1 << 12, "num_attention_heads": 64, "num_key_value_heads": 4],
+        ]
+        for c in cases {
+            let d = try copyOfGood()
+            try editConfig(d) { for (k, v) in c { $0[k] = v } }
+            let t0 = Date()
+            expectError(d, contains: ["config.json", "parameters"])
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 2)
+        }
+        // The count itself is exact, and nil (not a trap) where Int overflows.
+        let cfg = try ModelConfig.load(from: good.appendingPathComponent("config.json"))
+        XCTAssertEqual(ParameterLayout.parameterCount(cfg), ParameterLayout(config: cfg).count)
+        var untied = cfg; untied.tieWordEmbeddings = false; untied.qkvBias = true; untied.oBias = true; untied.mlpBias = true
+        XCTAssertEqual(ParameterLayout.parameterCount(untied), ParameterLayout(config: untied).count)
+        var huge = cfg; huge.hiddenSize = 1 << 40; huge.vocabSize = 1 << 40
+        XCTAssertNil(ParameterLayout.parameterCount(huge))
+    }
+
+    func testHeadsMustDivideHiddenWithoutHeadDim() throws {
+        for heads in [3, 7, 100] {
+            let d = try copyOfGood()
+            try editConfig(d) { $0["num_attention_heads"] = heads; $0["num_key_value_heads"] = heads }
+            expectError(d, contains: ["config.json", "num_attention_heads", "divide"])
+        }
+    }
+
+    /// Raw config text, for values JSONSerialization cannot write (NaN, 1e400).
+    func writeRawConfig(_ dir: URL, replacing key: String, with raw: String) throws {
+        let url = dir.appendingPathComponent("config.json")
+        var text = try String(contentsOf: url, encoding: .utf8)
+        let lines = text.components(separatedBy: "\n").map { l in
+            l.contains("\"\(key)\"") ? "  \"\(key)\": \(raw)" + (l.hasSuffix(",") ? "," : "") : l
+        }
+        text = lines.joined(separator: "\n")
+        XCTAssertTrue(text.contains(raw))
+        try Data(text.utf8).write(to: url)
+    }
+
+    func testNormEpsAndRopeThetaMustBeFinite() throws {
+        for (key, values) in [("rms_norm_eps", ["-1e-06", "-1", "1e400", "-1e400", "NaN", "Infinity"]),
+                              ("rope_theta", ["0", "0.0", "-10000", "1e400", "NaN", "-0.0"])] {
+            for v in values {
+                let d = try copyOfGood()
+                try writeRawConfig(d, replacing: key, with: v)
+                // NaN/Infinity are not JSON: either the parser or the key check refuses them, naming the file.
+                // (Foundation also refuses 1e400 as out of range; a parser that gave inf would meet the key check.)
+                expectError(d, contains: ["config.json"])
+                if !["NaN", "Infinity", "1e400", "-1e400"].contains(v) { expectError(d, contains: ["config.json", key]) }
+            }
+        }
+        let d = try copyOfGood()
+        try editConfig(d) { $0["rms_norm_eps"] = 0 }   // HF accepts 0 (only an all-zero row would divide by zero)
+        XCTAssertNoThrow(try TransformerModel.load(directory: d))
+    }
+
+    func testRopeScalingFactorsMustBeSane() throws {
+        let bad: [[String: Any]] = [
+            ["rope_type": "linear", "factor": 0.0], ["rope_type": "linear", "factor": -2.0],
+            ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 8192],
+            ["rope_type": "llama3", "factor": -8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192],
+            ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 0],
+        ]
+        for r in bad {
+            let d = try copyOfGood()
+            try editConfig(d) { $0["rope_scaling"] = r }
+            expectError(d, contains: ["config.json", "rope_scaling."])
+        }
+    }
+
+    /// A config claiming far more layers than the checkpoint holds fails with "missing" at once, before the
+    /// parameter buffer is allocated (before the fix: 7.7 GB resident for 10,000 layers, then the error).
+    func testManyLayersFailFastWithoutAllocating() throws {
+        for layers in [3, 10_000, 60_000] {
+            let d = try copyOfGood()
+            try editConfig(d) { $0["num_hidden_layers"] = layers }
+            let before = residentBytes()
+            let t0 = Date()
+            expectError(d, contains: ["model.safetensors", "model.layers.2.input_layernorm.weight", "missing"])
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 2, "\(layers) layers")
+            XCTAssertLessThan(residentBytes() - before, 200 << 20, "\(layers) layers: resident memory grew")
+        }
+    }
+
+    /// The process's resident set now (from /proc/self/statm), in bytes.
+    func residentBytes() -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let f = s.split(separator: " ")
+        return (f.count > 1 ? Int(f[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// Tensors of layers beyond num_hidden_layers, and tensors the architecture does not have, are refused by name;
+    /// a rotary inv_freq buffer (older transformers saved them) is accepted and reported as ignored.
+    func testExtraTensorsAreRefusedByName() throws {
+        let d = try copyOfGood()
+        try editConfig(d) { $0["num_hidden_layers"] = 1 }
+        expectError(d, contains: ["model.safetensors", "model.layers.1.", "num_hidden_layers 1"])
+
+        for stray in ["model.layers.0.self_attn.q_proj.bias", "model.layers.7.mlp.up_proj.weight", "model.extra.weight",
+                      "lm_head.bias"] {
+            let d = try copyOfGood()
+            try rewriteHeader(d) { h in h[stray] = ["dtype": "F32", "shape": [0], "data_offsets": [0, 0]] }
+            expectError(d, contains: ["model.safetensors", stray])
+        }
+        let ok = try copyOfGood()
+        try rewriteHeader(ok) { h in
+            h["model.layers.0.self_attn.rotary_emb.inv_freq"] = ["dtype": "F32", "shape": [0], "data_offsets": [0, 0]]
+        }
+        let m = try TransformerModel.load(directory: ok)
+        XCTAssertEqual(m.checkpoint?.ignoredTensors, ["model.layers.0.self_attn.rotary_emb.inv_freq"])
+    }
+
+    // MARK: issue 14: malformed safetensors headers
+
+    func editNorm(_ edit: @escaping (inout [String: Any]) -> Void) throws -> URL {
+        let d = try copyOfGood()
+        try rewriteHeader(d) { h in
+            var e = h["model.norm.weight"] as! [String: Any]
+            edit(&e)
+            h["model.norm.weight"] = e
+        }
+        return d
+    }
+
+    func testShapesThatOverflowAreRefused() throws {
+        let big: [[Int]] = [[1 << 32, 1 << 32], [4, 1 << 52, 1 << 10], [1 << 40, 1 << 40, 1 << 40], [1 << 31, 1 << 31]]
+        for shape in big {
+            let d = try editNorm { $0["shape"] = shape }
+            expectError(d, contains: ["model.safetensors", "model.norm.weight", "overflows"])
+        }
+        // Dimensions past 2^53 (the issue's [2^62, 4], Int.max) are refused as dimensions, before any product.
+        let past: [[Int]] = [[1 << 62, 4], [Int.max, 2], [4, 1 << 61]]
+        for shape in past {
+            let d = try editNorm { $0["shape"] = shape }
+            expectError(d, contains: ["model.safetensors", "model.norm.weight", "shape"])
+        }
+    }
+
+    func testNonIntegerShapesAndOffsetsAreRefused() throws {
+        for shape: [Any] in [[128.5], [-128], [true], ["128"], [1e30]] {
+            let d = try editNorm { $0["shape"] = shape }
+            expectError(d, contains: ["model.safetensors", "model.norm.weight", "shape"])
+        }
+        for offs: [Any] in [[2623488.5, 2624000.5], [2623488, 2624000.25], [-512, 0], [2624000, 2623488], [2623488],
+                            [2623488, 2624000, 2624512], [false, 512], [1e300, 1e300]] {
+            let d = try editNorm { $0["data_offsets"] = offs }
+            expectError(d, contains: ["model.safetensors", "model.norm.weight"])
+        }
+    }
+
+    func testOverlappingTensorsAreRefused() throws {
+        // model.norm.weight onto layer 0's input norm (same size), and onto half of it plus the next tensor.
+        for offs in [[1048576, 1049088], [1048832, 1049344], [0, 512]] {
+            let d = try editNorm { $0["data_offsets"] = offs }
+            expectError(d, contains: ["model.safetensors", "model.norm.weight", "overlap"])
+        }
+    }
+
+    func testAbsurdHeaderLengthIsRefused() throws {
+        // A sparse 200 MB file whose header claims 150 MB: refused by length, before anything is parsed.
+        let d = try copyOfGood()
+        let url = d.appendingPathComponent("model.safetensors")
+        var len = UInt64(150_000_000).littleEndian
+        try Data(bytes: &len, count: 8).write(to: url)
+        let h = try FileHandle(forWritingTo: url)
+        try h.truncate(atOffset: 200_000_000)
+        try h.close()
+        expectError(d, contains: ["model.safetensors", "header length", "100 MB"])
+        for n in [UInt64.max, UInt64(Int.max), 1 << 63] {
+            var l = n.littleEndian
+            var data = Data(bytes: &l, count: 8); data.append(Data(count: 64))
+            try data.write(to: url)
+            expectError(d, contains: ["model.safetensors", "header length"])
+        }
+    }
+
+    /// `seal model init` of a config whose weights would not fit this machine's memory: an error, not an abort.
+    func testInitRefusesAModelLargerThanMemory() throws {
+        let d = temporaryDirectory("init-huge")
+        var cfg = try loadJSON(good.appendingPathComponent("config.json"))
+        // About 4.3e11 parameters (1.7 TB in float32): under the 2^40 bound, over any node's memory.
+        cfg["hidden_size"] = 1 << 14; cfg["intermediate_size"] = 1 << 16; cfg["num_hidden_layers"] = 100
+        cfg["num_attention_heads"] = 128; cfg["num_key_value_heads"] = 128
+        let url = d.appendingPathComponent("config.json")
+        try JSONSerialization.data(withJSONObject: cfg).write(to: url)
+        XCTAssertThrowsError(try TransformerModel.initDirectory(configURL: url, out: d.appendingPathComponent("m"), seed: 1,
+                                                                dtype: .f32, tokenizerDirectory: nil)) { e in
+            XCTAssertTrue("\(e)".contains("config.json") && "\(e)".contains("memory"), "\(e)")
+        }
+    }
 }

@@ -153,4 +153,24 @@ final class ErrorTests: XCTestCase {
             XCTAssertEqual((error as? TokenizerError)?.description, "in-memory/tok.json: model: required key is missing")
         }
     }
+
+    /// Issue 14: an added token whose "id" is not the one its place gives it (past the vocabulary, a gap, a
+    /// collision, another vocabulary token's id) is an error naming the token and the id, never renumbered.
+    func testAddedTokenIDsAreNotRenumbered() throws {
+        func load(_ added: String) throws -> Tokenizer {
+            try Tokenizer(tokenizerJSON: Data(tokenizerJSON(["added_tokens": added]).utf8), source: "t/tokenizer.json")
+        }
+        func tok(_ c: String, _ id: Int) -> String { #"{"id": \#(id), "content": "\#(c)", "special": true}"# }
+        // The vocabulary has 3 tokens (0..<3): added tokens take 3, 4, ... in order; an existing content keeps its id.
+        XCTAssertNoThrow(try load("[" + tok("<s>", 3) + "," + tok("</s>", 4) + "]"))
+        XCTAssertNoThrow(try load("[" + tok("ab", 2) + "," + tok("<s>", 3) + "]"))
+        for (added, name, id) in [("[" + tok("<s>", 5000) + "]", "<s>", 5000), ("[" + tok("<s>", 4) + "]", "<s>", 4),
+                                  ("[" + tok("<s>", 3) + "," + tok("</s>", 7) + "]", "</s>", 7),
+                                  ("[" + tok("<s>", 3) + "," + tok("</s>", 3) + "]", "</s>", 3),
+                                  ("[" + tok("<s>", 1) + "]", "<s>", 1), ("[" + tok("ab", 0) + "]", "ab", 0)] {
+            XCTAssertThrowsError(try load(added), added) { e in
+                XCTAssertTrue("\(e)".contains("t/tokenizer.json") && "\(e)".contains("'\(name)'") && "\(e)".contains("id \(id)"), "\(e)")
+            }
+        }
+    }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import XCTest
+import SealKnowledge
+
+/// Issue 14: the local grader's features in time linear in the answer, with the values of their plain definitions.
+final class GraderSpeedTests: XCTestCase {
+    // The definitions as they were (quadratic), kept as the reference.
+    static func refContains(_ p: [String], _ g: [String]) -> Bool {
+        guard !g.isEmpty, p.count >= g.count else { return false }
+        for i in 0...(p.count - g.count) where p[i..<(i + g.count)].elementsEqual(g) { return true }
+        return false
+    }
+    static func refTrigrams(_ ws: ArraySlice<String>) -> [UInt64: Int] {
+        var s: [UInt32] = [32]
+        for (k, w) in ws.enumerated() { if k > 0 { s.append(32) }; s += w.unicodeScalars.map(\.value) }
+        s.append(32)
+        var c: [UInt64: Int] = [:]
+        if s.count >= 3 { for i in 0...(s.count - 3) { c[UInt64(s[i]) << 42 | UInt64(s[i + 1]) << 21 | UInt64(s[i + 2]), default: 0] += 1 } }
+        return c
+    }
+    static func refDice(_ p: [String], _ g: [String]) -> Double {
+        guard !g.isEmpty, !p.isEmpty else { return 0 }
+        let tg = refTrigrams(g[...]), tgCount = tg.values.reduce(0, +)
+        var best = 0.0
+        for L in Set([max(1, g.count - 1), g.count, g.count + 1, g.count + 2]) {
+            for i in 0..<max(1, p.count - L + 1) {
+                let tp = refTrigrams(p[i..<min(p.count, i + L)])
+                var inter = 0, total = 0
+                for (k, v) in tp { total += v; if let u = tg[k] { inter += min(u, v) } }
+                best = max(best, 2 * Double(inter) / Double(tgCount + total))
+            }
+        }
+        return best
+    }
+    static let rambling = try! NSRegularExpression(
+        pattern: #"\n\s*(Q\s*:|Question\s*:|Passage\s*:|Topic\s*:|Answer\s*:|A\s*:|Context\s*:)|Q:\s*(Passage|Context|Topic)"#)
+
+    func testFastFeaturesEqualTheirDefinitions() {
+        var rng = SystemRandomNumberGenerator()
+        let vocab = ["a", "ab", "abc", "b", "ba", "cab", "é", "xyzzy", "1", "25"]
+        for _ in 0..<3000 {
+            let p = (0..<Int.random(in: 0...14, using: &rng)).map { _ in vocab.randomElement(using: &rng)! }
+            let g = (0..<Int.random(in: 0...5, using: &rng)).map { _ in vocab.randomElement(using: &rng)! }
+            XCTAssertEqual(AnswerFeatures.contains(p, g), Self.refContains(p, g), "\(p) \(g)")
+            XCTAssertEqual(AnswerFeatures.bestWindowDice(p, g), Self.refDice(p, g), "\(p) \(g)")
+        }
+        let pieces = ["\n", " ", "\t", "\r\n", "Q", ":", "Q:", "A", "Answer", "Passage", "Topic", "Context", "Question", "x", "q"]
+        for _ in 0..<5000 {
+            let s = (0..<Int.random(in: 0...10, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined()
+            let ref = Self.rambling.firstMatch(in: s, range: NSRange(location: 0, length: (s as NSString).length)) != nil
+            XCTAssertEqual(AnswerFeatures.rambles(s), ref, s.debugDescription)
+        }
+    }
+
+    /// A 1 MB answer of each kind that was slow (words, names, a long gold, newline runs, zeros) grades in bounded time.
+    func testMegabyteAnswersGradeInBoundedTime() {
+        let words = (0..<130_000).map { i in String(UnicodeScalar(UInt8(97 + i % 26))) + "ord\(i % 977)" }
+        let cases: [(String, String)] = [
+            (words.joined(separator: " "), "Paris, France"),
+            (words.map { $0.capitalized }.joined(separator: " "), "Paris"),
+            (words.joined(separator: " "), words[1000..<1100].joined(separator: " ")),   // a 100-token gold
+            ("x" + String(repeating: "\n", count: 1_000_000) + "x", "Paris"),
+            (String(repeating: "0", count: 1_000_000) + " million", "2 million"),
+            (String(repeating: "Q: ", count: 330_000), "Paris"),
+        ]
+        let grader = LocalGrader()
+        for (p, g) in cases {
+            let t0 = Date()
+            _ = grader.verdict(GradeItem(question: "Where did Tom live?", gold: g, prediction: p))
+            let dt = Date().timeIntervalSince(t0)
+            XCTAssertLessThan(dt, 5, "\(p.prefix(20).debugDescription)… (\(p.utf8.count) bytes), gold \(g.prefix(20)): \(dt) s")
+        }
+    }
+}
