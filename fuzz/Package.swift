@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
         harness("safetensors", ["SealModel"]),
         harness("model-config", ["SealModel"]),
+        harness("model-load", ["SealModel"]),
         harness("tokenizer-json", ["SealTokenizer"]),
         harness("tokenizer-encode", ["SealTokenizer"]),
         harness("toml", ["SealEngine"]),

@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [HARNESS...]       default: every harness
 #   FUZZ_SECONDS=60                seconds per harness
-#   FUZZ_DIR=.fuzz                 work folder (git-ignored): <harness>/corpus, seeds, log.txt, crash-*/timeout-*/oom-*
+#   FUZZ_DIR=.fuzz                 work folder (git-ignored): <harness>/corpus, seeds, dict, log.txt, crash-*/timeout-*/oom-*
 #   FUZZ_KEEP_GOING=1              fork mode: go on after a crash, timeout or OOM and collect them all
 #   FUZZ_ARGS="..."                more libFuzzer flags (e.g. -dict=..., -only_ascii=1)
 #   FUZZ_NO_BUILD=1                use the binaries already in .build-fuzz
@@ -17,7 +17,7 @@ ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 WORK=${FUZZ_DIR:-.fuzz}
 BIN=.build-fuzz/release
-ALL=(safetensors model-config tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks)
+ALL=(safetensors model-config model-load tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks)
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=("${ALL[@]}")
 
@@ -53,10 +53,13 @@ for h in "${HARNESSES[@]}"; do
     mkdir -p "$dir/corpus"
     rm -rf "$dir/seeds" && mkdir -p "$dir/seeds"
     [ -d "$WORK/.seeds/$h/seeds" ] && cp "$WORK/.seeds/$h/seeds/"* "$dir/seeds/" 2>/dev/null || true
+    rm -f "$dir/dict" && { [ -f "$WORK/.seeds/$h/dict" ] && cp "$WORK/.seeds/$h/dict" "$dir/dict" || true; }
     before=$(ls "$dir" | grep -cE '^(crash|timeout|oom|leak)-' || true)
     flags=(-max_total_time="$SECONDS_EACH" -max_len="$(max_len "$h")" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=2048
            -print_final_stats=1 -artifact_prefix="$dir/" -detect_leaks=0)
+    [ -f "$dir/dict" ] && flags+=(-dict="$dir/dict")
     [ -n "${FUZZ_KEEP_GOING:-}" ] && flags+=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+    touch "$dir/.started"
     echo "== fuzz-$h for ${SECONDS_EACH}s (log: $dir/log.txt)"
     set +e
     # shellcheck disable=SC2086
@@ -78,8 +81,15 @@ for h in "${HARNESSES[@]}"; do
         line+="  FAILED (rc $rc)"
         echo "$line"
         grep -E 'Fatal error|ERROR: libFuzzer|ERROR: AddressSanitizer|SUMMARY|^ +#[0-9]+ .*/(Sources|fuzz/Sources)/' "$dir/log.txt" \
-            | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in /      at /' | head -12 | sed 's/^/   /'
-        ls "$dir" | grep -E '^(crash|timeout|oom|leak)-' | sed "s|^|   input: $dir/|"
+            | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in /      at /' | head -12 | sed 's/^/   /' || true
+        # Each new input replayed alone (fork mode keeps no stack): where in seal it trapped, hung or allocated.
+        find "$dir" -maxdepth 1 -newer "$dir/.started" -regextype egrep -regex '.*/(crash|timeout|oom|leak)-[0-9a-f]+' \
+            | head -8 | while read -r input; do
+            echo "   input: $input"
+            timeout 60 "$BIN/fuzz-$h" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=2048 "$input" 2>&1 \
+                | grep -E 'Fatal error|ERROR: libFuzzer|ERROR: AddressSanitizer|^ +#[0-9]+ .*/(Sources|fuzz/Sources)/' \
+                | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in /      at /' | head -5 | sed 's/^/   /' || true
+        done
     else
         echo "$line"
     fi

@@ -69,6 +69,7 @@ put("safetensors", safetensors([]))
 # --- config.json: every real model config.
 for path in files("../shared/models/*/config.json", "../shared/models/configs/*.json", "models/*/config.json", "jobs/*-model.json"):
     put("model-config", read(path), os.path.basename(path))
+    put("model-load", read(path), os.path.basename(path))
 
 
 # --- tokenizer.json: the small real ones whole; the large ones cut to their first ids (merges kept when whole).
@@ -181,3 +182,52 @@ put("arc-tasks", '{"train": [{"input": [[1]], "output": [[2]]}], "test": [{"inpu
 
 for h in sorted(count):
     print("%-18s %d seeds" % (h, count[h]))
+
+
+# --- dictionaries (-dict): the keys and short string values of each harness's seeds, and the numbers at the edges
+# (libFuzzer cannot see Foundation's JSON parser compare them, so it would rarely guess 2^63 or a key name).
+EDGE_NUMBERS = ["0", "-0", "1", "-1", "2147483648", "4294967296", "4611686018427387904", "9223372036854775807",
+                "9223372036854775808", "-9223372036854775808", "18446744073709551616", "1e19", "1e20", "1e308", "1e400",
+                "-1e400", "1e-400", "0.5", "2.9", "nan", "inf", "-inf", "NaN", "Infinity", "1e12", "100000", "65536",
+                "true", "false", "null"]
+
+
+def strings_of(obj, out, depth=0):
+    if depth > 12:
+        return
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.add(k)
+            strings_of(v, out, depth + 1)
+    elif isinstance(obj, list):
+        for v in obj[:50]:
+            strings_of(v, out, depth + 1)
+    elif isinstance(obj, str) and len(obj) <= 24:
+        out.add(obj)
+
+
+def dict_entry(s):
+    return '"' + "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "\\x%02x" % b
+                         for c in s for b in ([ord(c)] if ord(c) < 128 else c.encode())) + '"'
+
+
+for harness in count:
+    tokens = set(EDGE_NUMBERS)
+    seed_dir = os.path.join(out_root, harness, "seeds")
+    for name in sorted(os.listdir(seed_dir)):
+        raw = read(os.path.join(seed_dir, name))
+        if harness == "safetensors" and len(raw) >= 8:
+            raw = raw[8:8 + struct.unpack("<Q", raw[:8])[0]]
+        for line in [raw] + raw.splitlines()[:200]:
+            try:
+                strings_of(json.loads(line), tokens)
+            except Exception:
+                pass
+        if harness in ("toml", "config"):
+            for line in raw.decode("utf-8", "replace").splitlines():
+                key = line.split("=")[0].strip()
+                if key and len(key) <= 40 and not key.startswith("#"):
+                    tokens.add(key)
+    tokens = sorted(t for t in tokens if 0 < len(t.encode()) <= 40)[:3000]
+    with open(os.path.join(out_root, harness, "dict"), "w") as f:
+        f.write("".join(dict_entry(t) + "\n" for t in tokens))
