@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // seal's libFuzzer harnesses: one executable per parser an outsider controls. A package of its own, depending on
 // seal by path, so that a plain `swift build` / `make test` of seal neither builds nor instruments them. Built and
-// run by `make fuzz` (fuzz/run.sh), which passes --sanitize=fuzzer --sanitize=address and its own scratch path.
+// run by `make fuzz` (fuzz/run.sh), which passes -Xswiftc -sanitize=fuzzer,address (one flag: SwiftPM's --sanitize=fuzzer --sanitize=address
+// reach swiftc as two, of which it keeps one) and its own scratch path.
 import Foundation
 import PackageDescription
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds seal's libFuzzer harnesses (fuzz/Package.swift, with --sanitize=fuzzer and address) and runs each for a
+# Builds seal's libFuzzer harnesses (fuzz/Package.swift, with -sanitize=fuzzer,address) and runs each for a
 # bounded time, one after another, on a seed corpus made from real files (fuzz/seeds.py) plus what earlier runs found.
 #
 #   fuzz/run.sh [HARNESS...]       default: every harness
@@ -32,9 +32,19 @@ max_len() {
 
 if [ -z "${FUZZ_NO_BUILD:-}" ]; then
     echo "== building the harnesses (release, -sanitize=fuzzer,address) into .build-fuzz"
-    swift build -c release --package-path fuzz --scratch-path .build-fuzz --sanitize=fuzzer --sanitize=address 2>&1 \
+    # SwiftPM's --sanitize=fuzzer (so that it links libFuzzer's main instead of renaming the harness's entry point)
+    # and one -Xswiftc -sanitize=fuzzer,address for the compiler: SwiftPM's --sanitize=fuzzer --sanitize=address reach
+    # swiftc as two flags, of which it keeps the last, in an order that varies — so a build got either no coverage
+    # counters (libFuzzer fuzzing blind) or no ASan. The counter check below catches a blind build.
+    swift build -c release --package-path fuzz --scratch-path .build-fuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address 2>&1 \
         | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling|Build|Linking" | grep -v "^\[.*Compiling" || true
     for h in "${HARNESSES[@]}"; do [ -x "$BIN/fuzz-$h" ] || { echo "fuzz: $BIN/fuzz-$h was not built" >&2; exit 2; }; done
+fi
+# seal's modules must carry coverage counters (tens of thousands; the harness alone has about 1,500).
+counters=$(SWIFT_BACKTRACE=enable=no "$BIN/fuzz-toml" -runs=0 2>&1 | grep -oE '\(([0-9]+) inline 8-bit counters' | grep -oE '[0-9]+' | head -1 || true)
+if [ "${counters:-0}" -lt 5000 ]; then
+    echo "fuzz: $BIN/fuzz-toml has ${counters:-no} coverage counters: seal's modules were built without -sanitize=fuzzer (rm -rf .build-fuzz and rebuild)" >&2
+    exit 2
 fi
 
 echo "== seeds"
