@@ -9,7 +9,7 @@ RUN_DIR ?= runs
 # Debian's Python (h5py, pandas, matplotlib, pytest from apt); a pyenv/conda python3 on PATH may lack them.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps build run test test-analysis test-slurm bench fixtures clean
+.PHONY: all deps build run test test-analysis test-slurm bench fixtures fuzz clean
 
 all: build
 
@@ -50,6 +50,14 @@ bench: build
 	scripts/bench/generate.sh
 	scripts/bench/train.sh
 
+# libFuzzer harnesses of the parsers an outsider controls (fuzz/: its own package, built into .build-fuzz with
+# -sanitize=fuzzer,address), each run FUZZ_SECONDS (default 60) on seeds from real files; fails on a crash, hang
+# or OOM and keeps the input under .fuzz/<harness>/. FUZZ_HARNESSES="toml config" runs only those.
+FUZZ_SECONDS ?= 60
+FUZZ_HARNESSES ?=
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_HARNESSES)
+
 # Regenerates the committed oracle fixtures with transformers (needs the venv; not part of the tests).
 fixtures: build
 	scripts/oracle-venv.sh
@@ -61,4 +69,4 @@ fixtures: build
 	python3 scripts/fixtures/make_self_edit_fixtures.py
 
 clean:
-	rm -rf .build $(RUN_DIR)
+	rm -rf .build .build-fuzz .fuzz $(RUN_DIR)

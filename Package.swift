@@ -25,6 +25,15 @@ let package = Package(
     name: "seal",
     products: [
         .executable(name: "seal", targets: ["seal"]),
+        // The parsers an outsider controls, for the libFuzzer harnesses in fuzz/ (a package of its own that depends
+        // on this one by path, so that `swift build` here neither builds nor instruments them).
+        .library(name: "SealModel", targets: ["SealModel"]),
+        .library(name: "SealTokenizer", targets: ["SealTokenizer"]),
+        .library(name: "SealTrain", targets: ["SealTrain"]),
+        .library(name: "SealEngine", targets: ["SealEngine"]),
+        .library(name: "SealKnowledge", targets: ["SealKnowledge"]),
+        .library(name: "SealARC", targets: ["SealARC"]),
+        .library(name: "SealToyWorld", targets: ["SealToyWorld"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
