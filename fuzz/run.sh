@@ -6,7 +6,7 @@
 #   FUZZ_SECONDS=60                seconds per harness
 #   FUZZ_DIR=.fuzz                 work folder (git-ignored): <harness>/corpus, seeds, dict, log.txt, crash-*/timeout-*/oom-*
 #   FUZZ_KEEP_GOING=1              fork mode: go on after a crash, timeout or OOM and collect them all
-#   FUZZ_ARGS="..."                more libFuzzer flags (e.g. -dict=..., -only_ascii=1)
+#   FUZZ_ARGS="..."                more libFuzzer flags (e.g. -use_value_profile=1; -dict is set from the seeds)
 #   FUZZ_NO_BUILD=1                use the binaries already in .build-fuzz
 # Replay an input: ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/fuzz-NAME INPUT
 #
