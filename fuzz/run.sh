@@ -6,11 +6,12 @@
 #   FUZZ_SECONDS=60                seconds per harness
 #   FUZZ_DIR=.fuzz                 work folder (git-ignored): <harness>/corpus, seeds, dict, log.txt, crash-*/timeout-*/oom-*
 #   FUZZ_KEEP_GOING=1              fork mode: go on after a crash, timeout or OOM and collect them all
-#   FUZZ_ARGS="..."                more libFuzzer flags (e.g. -dict=..., -only_ascii=1)
+#   FUZZ_ARGS="..."                more libFuzzer flags (e.g. -use_value_profile=1; -dict is set from the seeds)
 #   FUZZ_NO_BUILD=1                use the binaries already in .build-fuzz
+# Replay an input: ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/fuzz-NAME INPUT
 #
 # Prints executions and executions per second of each harness; exits 1 when any harness crashed, hung (-timeout) or
-# ran out of memory, with the input saved in its folder. Reproduce one with: .build-fuzz/release/fuzz-NAME INPUT
+# ran out of memory, with the input saved in its folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -40,12 +41,6 @@ if [ -z "${FUZZ_NO_BUILD:-}" ]; then
         | grep -v "Cannot export local symbol" | grep -E "error|warning: unre|Compiling|Build|Linking" | grep -v "^\[.*Compiling" || true
     for h in "${HARNESSES[@]}"; do [ -x "$BIN/fuzz-$h" ] || { echo "fuzz: $BIN/fuzz-$h was not built" >&2; exit 2; }; done
 fi
-# seal's modules must carry coverage counters (tens of thousands; the harness alone has about 1,500).
-counters=$(SWIFT_BACKTRACE=enable=no "$BIN/fuzz-toml" -runs=0 2>&1 | grep -oE '\(([0-9]+) inline 8-bit counters' | grep -oE '[0-9]+' | head -1 || true)
-if [ "${counters:-0}" -lt 5000 ]; then
-    echo "fuzz: $BIN/fuzz-toml has ${counters:-no} coverage counters: seal's modules were built without -sanitize=fuzzer (rm -rf .build-fuzz and rebuild)" >&2
-    exit 2
-fi
 
 echo "== seeds"
 rm -rf "$WORK/.seeds" && python3 fuzz/seeds.py "$WORK/.seeds" | sed 's/^/   /'
@@ -56,6 +51,12 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=0}
 # Swift's own crash handler would race libFuzzer's for the signal (and trip ASan reading memory); libFuzzer prints
 # the symbolised stack and saves the input.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
+# seal's modules must carry coverage counters (tens of thousands; the harness alone has about 1,500).
+counters=$(SWIFT_BACKTRACE=enable=no "$BIN/fuzz-toml" -runs=0 -detect_leaks=0 -artifact_prefix="$WORK/" 2>&1 | grep -oE '\(([0-9]+) inline 8-bit counters' | grep -oE '[0-9]+' | head -1 || true)
+if [ "${counters:-0}" -lt 5000 ]; then
+    echo "fuzz: $BIN/fuzz-toml has ${counters:-no} coverage counters: seal's modules were built without -sanitize=fuzzer (rm -rf .build-fuzz and rebuild)" >&2
+    exit 2
+fi
 failed=()
 summary=()
 for h in "${HARNESSES[@]}"; do
