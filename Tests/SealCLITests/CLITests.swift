@@ -24,8 +24,13 @@ struct CLIHarness {
     struct Result { var status: Int32; var out: String; var err: String; var crashed: Bool }
 
     func seal(_ args: [String], env: [String: String] = [:]) throws -> Result {
+        try Self.run(Self.binary, args, env: env)
+    }
+
+    /// Runs a program with extra environment variables and returns its status and output.
+    static func run(_ executable: URL, _ args: [String], env: [String: String] = [:]) throws -> Result {
         let p = Process()
-        p.executableURL = Self.binary
+        p.executableURL = executable
         p.arguments = args
         var e = ProcessInfo.processInfo.environment
         for (k, v) in env { e[k] = v }

@@ -53,19 +53,8 @@ final class PythonHelper {
 
 /// Runs a command line, returning its status and output.
 func shell(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for (k, v) in env { e[k] = v }
-    p.environment = e
-    let o = Pipe(), er = Pipe()
-    p.standardOutput = o
-    p.standardError = er
-    try p.run()
-    let od = o.fileHandleForReading.readDataToEndOfFile(), ed = er.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
+    let r = try CLIHarness.run(URL(fileURLWithPath: "/usr/bin/env"), args, env: env)
+    return (r.status, r.out, r.err)
 }
 
 final class ServeHardeningTests: XCTestCase {
