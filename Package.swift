@@ -32,6 +32,7 @@ let package = Package(
         .library(name: "SealTrain", targets: ["SealTrain"]),
         .library(name: "SealEngine", targets: ["SealEngine"]),
         .library(name: "SealKnowledge", targets: ["SealKnowledge"]),
+        .library(name: "SealHTTP", targets: ["SealHTTP"]),
         .library(name: "SealARC", targets: ["SealARC"]),
         .library(name: "SealToyWorld", targets: ["SealToyWorld"]),
     ],

@@ -31,6 +31,6 @@ let package = Package(
         harness("passages", ["SealKnowledge"]),
         harness("arc-tasks", ["SealARC"]),
         // harness("gguf", ["SealModel"]),       // issue 17: the GGUF reader, once it exists (Sources/gguf is ready)
-        // harness("serve-request", [...]),      // the request body → sampling params decoding, once it is in a library
+        harness("serve-request", ["SealHTTP"]),
     ]
 )

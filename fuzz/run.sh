@@ -18,7 +18,7 @@ ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 WORK=${FUZZ_DIR:-.fuzz}
 BIN=.build-fuzz/release
-ALL=(safetensors model-config model-load tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks)
+ALL=(safetensors model-config model-load tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks serve-request)
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=("${ALL[@]}")
 

@@ -183,6 +183,17 @@ for path in files("../shared/data/seal-reference/few-shot/data/arc-agi_training_
         put("arc-tasks", json.dumps(root[tid], separators=(",", ":")), tid)
 put("arc-tasks", '{"train": [{"input": [[1]], "output": [[2]]}], "test": [{"input": [[0, 1], [1, 0]]}]}')
 
+# --- serve-request: OpenAI-style request bodies as the official client sends them.
+for body in [
+    {"model": "seal-fuzz", "messages": [{"role": "user", "content": "What is the capital of France?"}], "max_tokens": 16},
+    {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": [{"type": "text", "text": "Hi"}]}],
+     "temperature": 0.7, "top_p": 0.9, "n": 2, "seed": 7, "stop": ["\n", "END"], "stream": True,
+     "stream_options": {"include_usage": True}},
+    {"model": "seal-fuzz", "prompt": ["Once upon a time", "The end"], "max_completion_tokens": 8, "temperature": 0, "stop": "."},
+    {"prompt": "x", "max_tokens": None, "seed": None, "n": 1, "stream": False, "logprobs": None},
+]:
+    put("serve-request", json.dumps(body))
+
 for h in sorted(count):
     print("%-18s %d seeds" % (h, count[h]))
 

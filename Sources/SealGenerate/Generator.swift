@@ -71,8 +71,10 @@ public final class Generator: @unchecked Sendable {
     /// Completes every request `samples` times. Results come back ordered by (prompt index, sample index),
     /// whatever order they finished in. `onToken`, when given, is called on the calling thread after each new
     /// token of a sample with (prompt index, sample index, the sample's tokens so far, EOS included): for streaming.
+    /// `isCancelled`, when given, is asked before each decoding step; true ends the call with `GenerationError.cancelled`.
     public func generate(_ requests: [GenerationRequest], params: SamplingParams,
-                         onToken: ((_ promptIndex: Int, _ sampleIndex: Int, _ tokenIDs: [Int]) -> Void)? = nil) throws -> [Completion] {
+                         onToken: ((_ promptIndex: Int, _ sampleIndex: Int, _ tokenIDs: [Int]) -> Void)? = nil,
+                         isCancelled: (() -> Bool)? = nil) throws -> [Completion] {
         try params.validate()
         var total = 0
         for (i, r) in requests.enumerated() {
@@ -106,6 +108,7 @@ public final class Generator: @unchecked Sendable {
         let eosIDs = eosTokenIDs.sorted().map(Int32.init)
 
         while true {
+            if let isCancelled, isCancelled() { throw GenerationError.cancelled }
             // Fill free slots with waiting samples: their prompts are prefilled in the same pass as the others'
             // next token. Samples of one prompt starting together share one prefill: the prompt runs once in the
             // first slot, and its keys and values are copied into the others' slots after the pass.

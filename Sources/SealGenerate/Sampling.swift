@@ -32,8 +32,13 @@ public struct SamplingParams: Sendable, Equatable {
 
 public enum GenerationError: Error, CustomStringConvertible, Equatable {
     case invalid(String)
+    /// The caller's `isCancelled` said stop (a streaming client went away).
+    case cancelled
     public var description: String {
-        switch self { case .invalid(let m): return m }
+        switch self {
+        case .invalid(let m): return m
+        case .cancelled: return "generation cancelled"
+        }
     }
 }
 

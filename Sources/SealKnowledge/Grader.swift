@@ -181,16 +181,122 @@ public struct AnswerFeatures {
     }
 
     /// Fraction of the gold's tokens matched by distinct answer tokens (`AnswerText.tokensMatch`; loosely:
-    /// `Tok.matchesLoosely`).
+    /// `Tok.matchesLoosely`): each gold token, in order, takes the first answer token not yet taken that matches it.
+    ///
+    /// Matching depends only on the two texts, so it is decided once per pair of distinct texts, and the answer's
+    /// positions are kept per distinct text in order: the first free matching position is the smallest head among
+    /// the texts that match. Same result as scanning the answer for every gold token (answer × gold: a long gold
+    /// against a long answer took minutes), in time of distinct texts × distinct texts plus the lengths.
     static func recall(_ p: [Tok], _ g: [Tok], loosely: Bool = false) -> Double {
         guard !g.isEmpty else { return 0 }
-        var used = [Bool](repeating: false, count: p.count)
+        // A short gold (every real one): the plain scan, cheaper than indexing the answer.
+        if g.count <= 32 {
+            var used = [Bool](repeating: false, count: p.count)
+            var hit = 0
+            for w in g {
+                if let j = p.indices.first(where: { !used[$0] && (loosely ? w.matchesLoosely(p[$0]) : w.matches(p[$0])) }) { used[j] = true; hit += 1 }
+            }
+            return Double(hit) / Double(g.count)
+        }
+        // The answer's distinct texts (by bytes: `matches` compares bytes, and Swift's String equality would merge
+        // canonically equivalent spellings), each with its positions in order.
+        var classOf: [[UInt8]: Int] = [:]
+        var reps: [Tok] = []
+        var positions: [[Int]] = []
+        for (j, t) in p.enumerated() {
+            if let c = classOf[t.bytes] { positions[c].append(j) } else {
+                classOf[t.bytes] = reps.count
+                reps.append(t)
+                positions.append([j])
+            }
+        }
+        let index = CandidateIndex(reps, loosely: loosely)
+        var head = [Int](repeating: 0, count: reps.count)
+        var matching: [[UInt8]: [Int]] = [:]
         var hit = 0
         for w in g {
-            if let j = p.indices.first(where: { !used[$0] && (loosely ? w.matchesLoosely(p[$0]) : w.matches(p[$0])) }) { used[j] = true; hit += 1 }
+            let classes: [Int]
+            if let m = matching[w.bytes] { classes = m } else {
+                classes = index.candidates(w).filter { loosely ? w.matchesLoosely(reps[$0]) : w.matches(reps[$0]) }
+                matching[w.bytes] = classes
+            }
+            var best = -1
+            for c in classes where head[c] < positions[c].count {
+                if best < 0 || positions[c][head[c]] < positions[best][head[best]] { best = c }
+            }
+            if best >= 0 { head[best] += 1; hit += 1 }
         }
         return Double(hit) / Double(g.count)
     }
+
+    /// The answer texts that can match a gold token, found without comparing it with every one: a superset of
+    /// those `Tok.matches` (loosely: `matchesLoosely`) accepts, from what each kind of match implies.
+    /// - equal bytes: the text itself;
+    /// - `prefixMatch`: a common prefix of at least 4 bytes, so the same first 4 bytes;
+    /// - the same stem (loosely): the stem itself;
+    /// - a near spelling (loosely; both of 5 letters or more, at most k = max(1, n/5) edits with n the shorter
+    ///   length, lengths within 3): the q-gram lemma — k edits destroy at most 2k of a word's |x| − 1 letter pairs,
+    ///   so the two share at least |x| − 1 − 2k pairs counted with multiplicity (k taken at its largest, |x|/5).
+    struct CandidateIndex {
+        let count: Int
+        let loosely: Bool
+        var byBytes: [[UInt8]: Int] = [:]
+        var byPrefix4: [[UInt8]: [Int]] = [:]
+        var byStem: [[UInt32]: [Int]] = [:]
+        var byPair: [UInt64: [(text: Int, count: Int)]] = [:]
+        var lengths: [Int] = []
+
+        static func pairs(_ s: [UInt32]) -> [UInt64: Int] {
+            var c: [UInt64: Int] = [:]
+            if s.count >= 2 { for i in 0..<(s.count - 1) { c[UInt64(s[i]) << 32 | UInt64(s[i + 1]), default: 0] += 1 } }
+            return c
+        }
+
+        init(_ reps: [Tok], loosely: Bool) {
+            count = reps.count
+            self.loosely = loosely
+            for (i, t) in reps.enumerated() {
+                byBytes[t.bytes] = i
+                if t.bytes.count >= 4 { byPrefix4[Array(t.bytes.prefix(4)), default: []].append(i) }
+                if loosely {
+                    lengths.append(t.scalars.count)
+                    if !t.isNumber { byStem[t.stem, default: []].append(i) }
+                    if t.scalars.count >= 5 { for (pair, n) in Self.pairs(t.scalars) { byPair[pair, default: []].append((i, n)) } }
+                }
+            }
+        }
+
+        func candidates(_ w: Tok) -> [Int] {
+            var out = Set<Int>()
+            if let i = byBytes[w.bytes] { out.insert(i) }
+            if w.bytes.count >= 4, let l = byPrefix4[Array(w.bytes.prefix(4))] { out.formUnion(l) }
+            if loosely {
+                if !w.isNumber, let l = byStem[w.stem] { out.formUnion(l) }
+                let x = w.scalars.count
+                if x >= 5 {
+                    let need = x - 1 - 2 * max(1, x / 5)
+                    if need <= 0 {
+                        for i in 0..<count where lengths[i] >= 5 && abs(lengths[i] - x) <= 3 { out.insert(i) }
+                    } else {
+                        var shared: [Int: Int] = [:]
+                        for (pair, n) in Self.pairs(w.scalars) {
+                            for (i, m) in byPair[pair] ?? [] { shared[i, default: 0] += min(n, m) }
+                        }
+                        for (i, s) in shared where s >= need && abs(lengths[i] - x) <= 3 { out.insert(i) }
+                    }
+                }
+            }
+            return out.sorted()
+        }
+    }
+
+    /// `recall` on token texts (for tests and analysis).
+    public static func recall(answer: [String], gold: [String], loosely: Bool = false) -> Double {
+        recall(answer.map(Tok.init), gold.map(Tok.init), loosely: loosely)
+    }
+
+    /// Whether two token texts match as the loose recall matches them.
+    public static func tokensMatchLoosely(_ a: String, _ b: String) -> Bool { Tok(a).matchesLoosely(Tok(b)) }
 
     static let parenthesised = try! NSRegularExpression(pattern: #"\([^)]*\)"#)
     static let alternativeSeparator = try! NSRegularExpression(pattern: #"\s+or\s+|;|/"#)

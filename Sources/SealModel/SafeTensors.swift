@@ -112,11 +112,22 @@ public final class SafeTensorsFile: @unchecked Sendable {
             }
             tensors[name] = TensorInfo(name: name, dtype: dtype, shape: dims, begin: b, end: e)
         }
-        // Two tensors may not share bytes (the safetensors library requires the ranges to tile the data section;
-        // seal only refuses overlaps, which would make one tensor's weights another's).
+        // The ranges must tile the data section, as the safetensors library requires (it refuses such a file, so
+        // transformers could not load it): no two tensors share bytes (one tensor's weights would be another's), no
+        // bytes between them or after the last belong to none (a truncated or hand-edited header).
         let ranges = tensors.values.filter { $0.end > $0.begin }.sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }
         for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
             throw ModelError.safetensors(path: path, reason: "tensors '\(a.name)' [\(a.begin), \(a.end)] and '\(b.name)' [\(b.begin), \(b.end)] overlap")
+        }
+        var covered = 0
+        for r in ranges {
+            guard r.begin == covered else {
+                throw ModelError.safetensors(path: path, reason: "bytes [\(covered), \(r.begin)) of the data section belong to no tensor (before '\(r.name)'); the data_offsets must tile it")
+            }
+            covered = r.end
+        }
+        guard covered == dataSize else {
+            throw ModelError.safetensors(path: path, reason: "the data section is \(dataSize) bytes but its tensors end at \(covered) (trailing bytes belong to no tensor)")
         }
         self.tensors = tensors
         self.metadata = metadata

@@ -65,17 +65,25 @@ public enum PEFTAdapter {
             throw ModelError.fileMissing(path: dir.appendingPathComponent("adapter_model.safetensors").path)
         }
         let st = try SafeTensorsFile(path: file.path)
+        var used = Set<String>()
         for m in lora.modules {
             let (an, bn) = lora.peftNames(m)
             for (name, shape, off) in [(an, [r, m.inDim], m.a), (bn, [m.outDim, r], m.b)] {
                 // PEFT names carry the adapter name in older versions ("...lora_A.default.weight").
                 let info = st.tensors[name] ?? st.tensors[name.replacingOccurrences(of: ".weight", with: ".default.weight")]
                 guard let info else { throw ModelError.missingTensor(path: file.path, name: name) }
+                used.insert(info.name)
                 guard info.shape == shape else {
                     throw ModelError.tensorShape(path: file.path, name: name, expected: shape, found: info.shape)
                 }
                 st.read(info, into: lora.params.pointer + off)
             }
+        }
+        // A tensor seal would not apply (a layer past the model's, a module outside target_modules, an embedding
+        // or a bias PEFT saved beside the LoRA weights) would make the adapter silently differ from PEFT's.
+        if let extra = st.tensors.keys.filter({ !used.contains($0) }).sorted().first {
+            throw ModelError.unexpectedTensor(path: file.path, name: extra,
+                                              reason: "not a LoRA A/B weight of target_modules \(targetNames) on this model's \(model.config.numLayers) layers")
         }
         return lora
     }

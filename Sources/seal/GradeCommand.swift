@@ -14,6 +14,8 @@ struct GraderOptions: ParsableArguments {
     @Option(help: "grader http: name of an environment variable holding an API key (sent as a Bearer token).") var judgeApiKeyEnv = ""
     @Option(help: "Judge: longest reply in tokens.") var judgeMaxTokens = 8
     @Option(help: "grader http: seconds to wait for one reply.") var judgeTimeout = 120.0
+    @Option(help: "grader http: PEM bundle of the certificate authorities an https judge's certificate is checked against (default: SSL_CERT_FILE, else the system's).")
+    var judgeCaFile: String?
     @Option(help: "grader llm: wrap the question in the judge's chat format (auto: when its tokenizer has one).") var judgeChat = "auto"
     @Option(help: "Threads for the llm judge (default: SLURM_CPUS_PER_TASK, else all cores).") var threads: Int?
 
@@ -27,6 +29,7 @@ struct GraderOptions: ParsableArguments {
         s.maxTokens = judgeMaxTokens
         s.timeout = judgeTimeout
         s.chat = judgeChat
+        s.caFile = judgeCaFile ?? ""
         return s
     }
 
@@ -67,31 +70,6 @@ struct GradeCommand: ParsableCommand {
                 printJSON(o)
             }
         }
-    }
-}
-
-enum GradeInput {
-    /// JSON lines of {"question", "gold" (string or list of strings), "prediction"}; lines end in LF or CRLF and are
-    /// numbered as physical lines; blank lines are skipped; invalid UTF-8, a line over `lineLimit` bytes and any
-    /// other problem is an error naming the line.
-    static func parse(_ data: Data, source: String, lineLimit: Int = TextInput.defaultLineLimit) throws -> [GradeItem] {
-        var items: [GradeItem] = []
-        for line in try TextInput.lines(data, path: source, lineLimit: lineLimit) where !line.isBlank {
-            let at = "\(source):\(line.number)"
-            guard let o = (try? JSONSerialization.jsonObject(with: Data(line.text.utf8))) as? [String: Any] else { throw KnowledgeDataError("\(at): not a JSON object") }
-            guard let q = o["question"] as? String else { throw KnowledgeDataError("\(at): needs string 'question'") }
-            guard let p = o["prediction"] as? String else { throw KnowledgeDataError("\(at): needs string 'prediction'") }
-            var golds: [String]
-            if let g = o["gold"] as? String { golds = [g] } else if let g = o["gold"] as? [Any], !g.isEmpty, g.allSatisfy({ $0 is String }) {
-                golds = g.map { $0 as! String }
-            } else {
-                throw KnowledgeDataError("\(at): 'gold' must be a string or a non-empty list of strings")
-            }
-            golds = golds.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
-            if golds.isEmpty { throw KnowledgeDataError("\(at): empty gold answer") }
-            items.append(GradeItem(question: q, golds: golds, prediction: p))
-        }
-        return items
     }
 }
 

@@ -66,28 +66,6 @@ struct ServeCommand: ParsableCommand {
     }
 }
 
-/// A request the server refuses: 400 naming the field, or 404 for a model it does not serve.
-enum ServeRequestError: Error, CustomStringConvertible {
-    case invalid(field: String?, message: String)
-    case modelNotFound(String, served: String)
-
-    var description: String {
-        switch self {
-        case .invalid(_, let m): return m
-        case .modelNotFound(let m, let served): return "The model '\(m)' does not exist (this server serves '\(served)')"
-        }
-    }
-
-    var reply: HTTPResponse {
-        switch self {
-        case .invalid(let field, let m):
-            return .json(400, ["error": ["message": m, "type": "invalid_request_error", "param": field.map { $0 as Any } ?? NSNull(), "code": NSNull()]])
-        case .modelNotFound:
-            return .json(404, ["error": ["message": description, "type": "invalid_request_error", "param": "model", "code": "model_not_found"]])
-        }
-    }
-}
-
 /// What one completion request asks for, checked.
 struct CompletionJob: Sendable {
     var chat: Bool
@@ -149,118 +127,17 @@ final class ChatService: @unchecked Sendable {
 
     static func bad(_ field: String?, _ message: String) -> ServeRequestError { .invalid(field: field, message: message) }
 
-    /// An integer field in `range`; a fraction, a boolean, a string or a number out of range is an error naming it.
-    static func integer(_ body: [String: JSONValue], _ key: String, in range: ClosedRange<Int>, what: String) throws -> Int? {
-        guard let v = body[key] else { return nil }
-        switch v {
-        case .null: return nil
-        case .int(let i):
-            guard range.contains(i) else { throw bad(key, "\(key) must be \(what), not \(i)") }
-            return i
-        case .double(let d): throw bad(key, "\(key) must be \(what), not \(d)")
-        default: throw bad(key, "\(key) must be \(what), not \(v.kind)")
-        }
-    }
-
-    /// A finite number field accepted by `valid`.
-    static func number(_ body: [String: JSONValue], _ key: String, what: String, _ valid: (Double) -> Bool) throws -> Double? {
-        guard let v = body[key] else { return nil }
-        let d: Double
-        switch v {
-        case .null: return nil
-        case .int(let i): d = Double(i)
-        case .double(let x): d = x
-        default: throw bad(key, "\(key) must be \(what), not \(v.kind)")
-        }
-        guard d.isFinite, valid(d) else { throw bad(key, "\(key) must be \(what), not \(d)") }
-        return d
-    }
-
-    static func boolean(_ body: [String: JSONValue], _ key: String) throws -> Bool? {
-        guard let v = body[key] else { return nil }
-        switch v {
-        case .null: return nil
-        case .bool(let b): return b
-        default: throw bad(key, "\(key) must be true or false, not \(v.kind)")
-        }
-    }
-
-    /// Message content: a string, or a list of parts whose text parts are concatenated.
-    static func content(_ v: JSONValue?, at i: Int) throws -> String {
-        if case .string(let s)? = v { return s }
-        if case .array(let parts)? = v {
-            return try parts.map { p -> String in
-                guard case .object(let d) = p, d["type"] == .string("text"), case .string(let t)? = d["text"] else {
-                    throw bad("messages", "messages[\(i)].content: only text parts are supported")
-                }
-                return t
-            }.joined()
-        }
-        throw bad("messages", "messages[\(i)].content must be a string or a list of text parts")
-    }
-
+    /// The request body, decoded and checked by `CompletionRequest`, as a job for the generator.
     func parse(_ data: Data, chat: Bool) throws -> CompletionJob {
-        let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch let e as JSONValueError {
-            if case .invalid(let path, _) = e, !path.isEmpty { throw Self.bad(path, "\(e)") }
-            throw Self.bad(nil, "\(e)")
-        }
-        guard case .object(let body) = root else { throw Self.bad(nil, "the body must be a JSON object") }
-        if let m = body["model"] {
-            guard case .string(let name) = m else { throw Self.bad("model", "model must be a string, not \(m.kind)") }
-            guard name == modelName else { throw ServeRequestError.modelNotFound(name, served: modelName) }
-        }
-        let prompts: [String]
-        if chat {
-            guard case .array(let list)? = body["messages"], !list.isEmpty else { throw Self.bad("messages", "messages must be a non-empty list") }
-            let messages = try list.enumerated().map { i, any -> (role: String, content: String) in
-                guard case .object(let d) = any, case .string(let role)? = d["role"], ["system", "user", "assistant"].contains(role) else {
-                    throw Self.bad("messages", "messages[\(i)] needs a role of system, user or assistant")
-                }
-                return (role, try Self.content(d["content"], at: i))
-            }
-            prompts = [render(messages)]
-        } else {
-            switch body["prompt"] {
-            case .string(let s)?: prompts = [s]
-            case .array(let a)? where !a.isEmpty:
-                prompts = try a.map { v -> String in
-                    guard case .string(let s) = v else { throw Self.bad("prompt", "prompt must be a string or a non-empty list of strings (token-id prompts are not supported)") }
-                    return s
-                }
-            default: throw Self.bad("prompt", "prompt must be a string or a non-empty list of strings")
-            }
-        }
-        let context = generator.model.config.maxPositionEmbeddings
-        let maxWhat = "an integer in 1...\(context) (the model's context)"
-        let maxTokens = try Self.integer(body, "max_completion_tokens", in: 1...max(1, context), what: maxWhat)
-            ?? Self.integer(body, "max_tokens", in: 1...max(1, context), what: maxWhat) ?? defaultMaxTokens
-        let n = try Self.integer(body, "n", in: 1...64, what: "an integer in 1...64") ?? 1
-        var stop: [String] = []
-        switch body["stop"] {
-        case nil, .null?: break
-        case .string(let s)?: stop = [s]
-        case .array(let a)?:
-            stop = try a.map { v -> String in
-                guard case .string(let s) = v else { throw Self.bad("stop", "stop must be a string or a list of strings") }
-                return s
-            }
-        default: throw Self.bad("stop", "stop must be a string or a list of strings")
-        }
+        let limits = CompletionRequest.Limits(modelName: modelName, context: generator.model.config.maxPositionEmbeddings,
+                                              defaultMaxTokens: defaultMaxTokens)
+        let r = try CompletionRequest(json: data, chat: chat, limits: limits)
+        let prompts = chat ? [render(r.messages.map { ($0.role, $0.content) })] : r.prompts
         let id = nextID()
-        let seed = try Self.integer(body, "seed", in: 0...Int.max, what: "an integer ≥ 0").map { UInt64($0) } ?? UInt64(id)
-        let temperature = try Self.number(body, "temperature", what: "a number in 0...2") { (0...2).contains($0) } ?? 1
-        let topP = try Self.number(body, "top_p", what: "a number in (0, 1]") { $0 > 0 && $0 <= 1 } ?? 1
-        let stream = try Self.boolean(body, "stream") ?? false
-        var includeUsage = false
-        if let o = body["stream_options"], o != .null {
-            guard case .object(let opts) = o else { throw Self.bad("stream_options", "stream_options must be an object, not \(o.kind)") }
-            includeUsage = try Self.boolean(opts, "include_usage") ?? false
-        }
-        let p = SamplingParams(temperature: temperature, topP: topP, topK: 0, maxNewTokens: maxTokens,
-                               stop: stop.filter { !$0.isEmpty }, seed: seed)
+        let p = SamplingParams(temperature: r.temperature, topP: r.topP, topK: 0, maxNewTokens: r.maxTokens,
+                               stop: r.stop, seed: r.seed ?? UInt64(id))
         do { try p.validate() } catch { throw Self.bad(nil, "\(error)") }
-        return CompletionJob(chat: chat, prompts: prompts, params: p, n: n, stream: stream, includeUsage: includeUsage,
+        return CompletionJob(chat: chat, prompts: prompts, params: p, n: r.n, stream: r.stream, includeUsage: r.includeUsage,
                              id: (chat ? "chatcmpl-" : "cmpl-") + String(id))
     }
 
@@ -382,6 +259,9 @@ final class ChatService: @unchecked Sendable {
     /// generator refuses before its first token still gets a plain 400.
     func stream(_ job: CompletionJob) async -> ServerReply {
         let (bytes, out) = AsyncStream<Data>.makeStream(bufferingPolicy: .unbounded)
+        // The client went away (the server stopped reading the stream): stop decoding for it at the next step.
+        let gone = CancelFlag()
+        out.onTermination = { reason in if case .cancelled = reason { gone.set() } }
         let refusal: HTTPResponse? = await withCheckedContinuation { (started: CheckedContinuation<HTTPResponse?, Never>) in
             worker.enqueue { [self] in
                 var didStart = false
@@ -407,7 +287,11 @@ final class ChatService: @unchecked Sendable {
                                 out.yield(self.chunk(job, index: i, text: String(decoding: settled[already.count...], as: UTF8.self)))
                                 sent[i] = settled
                             }
-                        }
+                        } isCancelled: { gone.isSet }
+                    } catch GenerationError.cancelled {
+                        start(nil)
+                        out.finish()
+                        return
                     } catch let e as GenerationError { throw Self.bad(nil, "\(e)") }
                     start(nil)
                     for c in done {
@@ -436,4 +320,12 @@ final class ChatService: @unchecked Sendable {
         if let refusal { return .response(refusal) }
         return .events(bytes)
     }
+}
+
+/// A flag one thread sets and another polls.
+final class CancelFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.lock(); value = true; lock.unlock() }
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

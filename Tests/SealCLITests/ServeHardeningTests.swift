@@ -244,6 +244,39 @@ final class ServeHardeningTests: XCTestCase {
         XCTAssertEqual(long.status, 400)
     }
 
+    /// A streaming client that goes away mid-stream stops its generation: the next request does not wait behind
+    /// the tokens nobody will read. The streamed job is 32 times a job measured first (same tokens per sample, at
+    /// temperature 2, where EOS is rare), so without cancelling the next request would wait for most of it.
+    func testDisconnectedStreamStopsGenerating() throws {
+        let server = try ServeProcess(model: CLIHarness.tiny)
+        let small: [String: Any] = ["prompt": "Once upon a time", "max_tokens": 480, "n": 16, "temperature": 2, "seed": 1]
+        let t0 = Date()
+        XCTAssertEqual(try server.post("/v1/completions", small).0, 200)
+        let unit = Date().timeIntervalSince(t0)
+        var big = small
+        big["prompt"] = (0..<8).map { "Story \($0): once upon a time" }
+        big["n"] = 64
+        big["stream"] = true
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: big), as: UTF8.self)
+        let client = try RawSocket(port: server.port)
+        XCTAssertTrue(client.send("POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body))
+        // The head, then the first event (perhaps in separate reads).
+        var got = "", buffer = [UInt8](repeating: 0, count: 4096)
+        for _ in 0..<50 where !got.contains("data: ") {
+            let n = recv(client.fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            got += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        XCTAssertTrue(got.contains("text/event-stream") && got.contains("data: "), "not an event stream: \(got.prefix(300))")
+        shutdown(client.fd, Int32(SHUT_RDWR))
+        let t1 = Date()
+        let (status, o) = try server.post("/v1/completions", ["prompt": "Once", "max_tokens": 1])
+        let waited = Date().timeIntervalSince(t1)
+        XCTAssertEqual(status, 200, "\(o)")
+        XCTAssertLessThan(waited, max(2.0, 4 * unit), "the next request waited \(waited) s; the abandoned job is ~\(32 * unit) s of decoding")
+        XCTAssertTrue(server.process.isRunning)
+    }
+
     /// Makes a self-signed certificate for 127.0.0.1 (and no other name) with the openssl CLI.
     func makeCertificate(in dir: URL) throws -> (cert: String, key: String) {
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
@@ -303,6 +336,9 @@ final class ServeHardeningTests: XCTestCase {
         let viaEnv = try cli.seal(args, env: ["SSL_CERT_FILE": cert])
         XCTAssertEqual(viaEnv.status, 0, viaEnv.err)
         XCTAssertTrue(viaEnv.out.contains("\"raw\":\"yes\""), viaEnv.out)
+        let viaFlag = try cli.seal(args + ["--judge-ca-file", cert], env: ["SSL_CERT_FILE": ""])
+        XCTAssertEqual(viaFlag.status, 0, viaFlag.err)
+        XCTAssertTrue(viaFlag.out.contains("\"raw\":\"yes\""), viaFlag.out)
     }
 
     /// libcurl takes proxies from the environment: HTTPS_PROXY (and https_proxy) tunnels an https judge through

@@ -244,6 +244,28 @@ final class GenerateTests: XCTestCase {
         XCTAssertThrowsError(try gen.generate(two, params: SamplingParams()))
     }
 
+    /// Issue 14: `isCancelled` (a streaming client that went away) stops decoding at the next step with
+    /// GenerationError.cancelled, instead of decoding every remaining token for nobody; never asked: no change.
+    func testCancelledGenerationStopsAtTheNextStep() throws {
+        let model = try TransformerModel.load(directory: Repo.tiny)
+        let gen = Generator(model: model, tokenizer: try Tokenizer(directory: Repo.tiny))
+        let req = [GenerationRequest(prompt: [1, 300], samples: 3)]
+        let params = SamplingParams(temperature: 0, maxNewTokens: 200, seed: 5)
+        let plain = try gen.generate(req, params: params)
+        var asked = 0
+        let same = try gen.generate(req, params: params, isCancelled: { asked += 1; return false })
+        XCTAssertEqual(same.map(\.tokenIDs), plain.map(\.tokenIDs))
+        XCTAssertGreaterThan(asked, 1)
+        for after in [0, 1, 5] {
+            var tokens = 0, steps = 0
+            XCTAssertThrowsError(try gen.generate(req, params: params, onToken: { _, _, _ in tokens += 1 },
+                                                  isCancelled: { steps += 1; return steps > after })) { e in
+                XCTAssertEqual(e as? GenerationError, .cancelled)
+            }
+            XCTAssertEqual(tokens, 3 * after, "tokens decoded after cancelling at step \(after)")
+        }
+    }
+
     /// Issue 14: a max-new-tokens so large that prompt length + max-new-tokens overflows Int gives the context error
     /// (before the fix: an overflow trap), for every huge value and every prompt length.
     func testHugeMaxNewTokensGivesTheContextError() throws {

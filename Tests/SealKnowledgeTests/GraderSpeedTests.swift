@@ -52,6 +52,55 @@ final class GraderSpeedTests: XCTestCase {
         }
     }
 
+    /// Recall as defined: each gold token in order takes the first untaken answer token that matches it.
+    static func refRecall(_ p: [String], _ g: [String], loosely: Bool) -> Double {
+        guard !g.isEmpty else { return 0 }
+        var used = [Bool](repeating: false, count: p.count)
+        var hit = 0
+        for w in g {
+            if let j = p.indices.first(where: { !used[$0] && (loosely ? AnswerFeatures.tokensMatchLoosely(w, p[$0]) : AnswerText.tokensMatch(w, p[$0])) }) {
+                used[j] = true; hit += 1
+            }
+        }
+        return Double(hit) / Double(g.count)
+    }
+
+    func testRecallEqualsItsDefinition() {
+        var rng = SystemRandomNumberGenerator()
+        // Prefixes, stems, near spellings and numbers, so that every kind of match and miss occurs.
+        let vocab = ["symbol", "symbols", "symbolically", "sym", "planned", "plan", "tsakhiagin", "tsakhiagian", "1999", "199",
+                     "the", "th", "a", "voice", "voices", "deepening", "deeper", "x"]
+        for _ in 0..<3000 {
+            // Golds past 32 tokens take the indexed path, shorter ones the plain scan: both against the definition.
+            let p = (0..<Int.random(in: 0...60, using: &rng)).map { _ in vocab.randomElement(using: &rng)! }
+            let g = (0..<Int.random(in: 0...48, using: &rng)).map { _ in vocab.randomElement(using: &rng)! }
+            for loosely in [false, true] {
+                XCTAssertEqual(AnswerFeatures.recall(answer: p, gold: g, loosely: loosely), Self.refRecall(p, g, loosely: loosely),
+                               "\(p) \(g) loosely \(loosely)")
+            }
+        }
+    }
+
+    /// A long gold against a long answer (both 20k words of running text) grades in bounded time: recall was
+    /// their product.
+    func testLongGoldAgainstLongAnswerInBoundedTime() {
+        let text = (0..<20_000).map { i in "w\(i % 1500)ord" + (i % 7 == 0 ? "s" : "") }.joined(separator: " ")
+        var t0 = Date()
+        let f = AnswerFeatures.compute(question: "What?", gold: text, prediction: text)
+        var took = Date().timeIntervalSince(t0)
+        XCTAssertEqual(f[1], 1)
+        XCTAssertLessThan(took, 10, "a 20k-word gold and answer took \(took) s")
+        // The worst case for the index: 32 KB each of distinct random words (what a fuzzer writes).
+        var rng = SplitMix(seed: 3)
+        func word() -> String { String((0..<Int(3 + rng.next() % 6)).map { _ in Character(UnicodeScalar(UInt8(97 + rng.next() % 26))) }) }
+        let gold = (0..<5000).map { _ in word() }.joined(separator: " "), answer = (0..<5000).map { _ in word() }.joined(separator: " ")
+        t0 = Date()
+        _ = AnswerFeatures.compute(question: "What?", gold: gold, prediction: answer)
+        took = Date().timeIntervalSince(t0)
+        print("distinct random 5000 × 5000 words: \(took) s")
+        XCTAssertLessThan(took, 10, "5000 random words of gold and answer took \(took) s")
+    }
+
     /// A 1 MB answer of each kind that was slow (words, names, a long gold, newline runs, zeros) grades in bounded time.
     func testMegabyteAnswersGradeInBoundedTime() {
         let words = (0..<130_000).map { i in String(UnicodeScalar(UInt8(97 + i % 26))) + "ord\(i % 977)" }
@@ -70,5 +119,17 @@ final class GraderSpeedTests: XCTestCase {
             let dt = Date().timeIntervalSince(t0)
             XCTAssertLessThan(dt, 5, "\(p.prefix(20).debugDescription)… (\(p.utf8.count) bytes), gold \(g.prefix(20)): \(dt) s")
         }
+    }
+}
+
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

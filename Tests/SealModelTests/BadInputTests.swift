@@ -153,7 +153,25 @@ final class BadInputTests: XCTestCase {
 
     func testMissingTensor() throws {
         let d = try copyOfGood()
-        try rewriteHeader(d) { h in h.removeValue(forKey: "model.layers.1.self_attn.k_proj.weight") }
+        // The file written again without the tensor (its bytes gone too: a hole would be refused first).
+        let url = d.appendingPathComponent("model.safetensors")
+        let st = try SafeTensorsFile(path: url.path)
+        let kept = st.tensors.values.filter { $0.name != "model.layers.1.self_attn.k_proj.weight" }.sorted { $0.begin < $1.begin }
+        XCTAssertEqual(kept.count, st.tensors.count - 1)
+        var flat: [Float] = [], starts: [Int] = []
+        for info in kept {
+            var v = [Float](repeating: 0, count: info.shape.reduce(1, *))
+            v.withUnsafeMutableBufferPointer { st.read(info, into: $0.baseAddress!) }
+            starts.append(flat.count)
+            flat += v
+        }
+        try flat.withUnsafeBufferPointer { p in
+            let entries = kept.indices.map { i in
+                SafeTensorsWriter.Entry(name: kept[i].name, shape: kept[i].shape,
+                                        data: UnsafeBufferPointer(rebasing: p[starts[i]..<(i + 1 < kept.count ? starts[i + 1] : p.count)]))
+            }
+            try SafeTensorsWriter.write(entries, dtype: kept[0].dtype, to: url)
+        }
         expectError(d, contains: ["model.safetensors", "model.layers.1.self_attn.k_proj.weight", "missing"])
     }
 
@@ -351,6 +369,36 @@ final class BadInputTests: XCTestCase {
             let d = try editNorm { $0["data_offsets"] = offs }
             expectError(d, contains: ["model.safetensors", "model.norm.weight", "overlap"])
         }
+    }
+
+    /// The data_offsets must tile the data section, as the safetensors library requires: bytes after the last
+    /// tensor, or a hole where a tensor was moved away from, are refused naming the file.
+    func testGapsAndTrailingBytesAreRefused() throws {
+        func append(_ d: URL, _ n: Int) throws {
+            let h = try FileHandle(forWritingTo: d.appendingPathComponent("model.safetensors"))
+            try h.seekToEnd()
+            try h.write(contentsOf: Data(count: n))
+            try h.close()
+        }
+        for n in [1, 8, 4096] {
+            let d = try copyOfGood()
+            try append(d, n)
+            expectError(d, contains: ["model.safetensors", "trailing bytes"])
+        }
+        // model.norm.weight moved past the end (its bytes appended there): a hole where it was.
+        let d = try copyOfGood()
+        var size = 0
+        try rewriteHeader(d) { h in
+            let ends = h.compactMap { ($0.value as? [String: Any])?["data_offsets"] as? [Int] }.map { $0[1] }
+            let end = ends.max()!
+            var e = h["model.norm.weight"] as! [String: Any]
+            let o = e["data_offsets"] as! [Int]
+            size = o[1] - o[0]
+            e["data_offsets"] = [end, end + size]
+            h["model.norm.weight"] = e
+        }
+        try append(d, size)
+        expectError(d, contains: ["model.safetensors", "belong to no tensor"])
     }
 
     func testAbsurdHeaderLengthIsRefused() throws {

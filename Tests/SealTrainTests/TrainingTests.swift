@@ -169,6 +169,45 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(r.lossSum, fresh.lossSum, accuracy: 1e-9)
     }
 
+    /// Issue 14: a PEFT adapter file holding a tensor seal would not apply (a layer the model lacks, a module
+    /// outside target_modules) is refused naming it, not silently dropped.
+    func testAdapterWithUnexpectedTensorsIsRefused() throws {
+        let m = try model("tinystories-656k")
+        let src = Self.fx("tinystories-656k/adapter_init")
+        let good = try PEFTAdapter.load(from: src, for: m)
+        let st = try SafeTensorsFile(path: src.appendingPathComponent("adapter_model.safetensors").path)
+        let extraNames = ["base_model.model.model.layers.\(m.config.numLayers).self_attn.q_proj.lora_A.weight",
+                          "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector",
+                          "base_model.model.model.embed_tokens.lora_embedding_A", "base_model.model.lm_head.weight"]
+        for extra in extraNames {
+            XCTAssertNil(st.tensors[extra], "the fixture already holds \(extra)")
+            let dir = scratchRoot.appendingPathComponent("seal-peft-extra-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: src.appendingPathComponent("adapter_config.json"), to: dir.appendingPathComponent("adapter_config.json"))
+            var flat: [Float] = []
+            var spans: [(name: String, shape: [Int], start: Int)] = []
+            for (name, info) in st.tensors.sorted(by: { $0.key < $1.key }) {
+                var v = [Float](repeating: 0, count: info.shape.reduce(1, *))
+                v.withUnsafeMutableBufferPointer { st.read(info, into: $0.baseAddress!) }
+                spans.append((name, info.shape, flat.count))
+                flat += v
+            }
+            spans.append((extra, [4, 4], flat.count))
+            flat += [Float](repeating: 1, count: 16)
+            try flat.withUnsafeBufferPointer { p in
+                let entries = spans.enumerated().map { i, s in
+                    let end = i + 1 < spans.count ? spans[i + 1].start : p.count
+                    return SafeTensorsWriter.Entry(name: s.name, shape: s.shape, data: UnsafeBufferPointer(rebasing: p[s.start..<end]))
+                }
+                try SafeTensorsWriter.write(entries, dtype: .f32, to: dir.appendingPathComponent("adapter_model.safetensors"))
+            }
+            XCTAssertThrowsError(try PEFTAdapter.load(from: dir, for: m)) { e in
+                XCTAssertTrue("\(e)".contains(extra) && "\(e)".contains("adapter_model.safetensors"), "\(e)")
+            }
+        }
+        XCTAssertFalse(good.modules.isEmpty)
+    }
+
     /// Merging an adapter into the base weights gives the function the unmerged adapter computes.
     func testMergeEqualsUnmergedAdapter() throws {
         let m = try model("qwen2-train")
