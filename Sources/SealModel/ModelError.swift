@@ -47,6 +47,16 @@ struct JSONObject {
     init(data: Data, path: String) throws {
         let any: Any
         do { any = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            // Python's json writes NaN and Infinity, which JSON has no word for: name the key that holds one.
+            let text = String(decoding: data.prefix(1 << 20), as: UTF8.self)
+            if let m = text.range(of: #""[^"\n]{1,200}"\s*:\s*(-?Infinity|NaN)\b"#, options: .regularExpression) {
+                let entry = String(text[m])
+                if let q = entry.dropFirst().firstIndex(of: "\"") {
+                    let key = String(entry[entry.index(after: entry.startIndex)..<q])
+                    let value = entry.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                    throw ModelError.badValue(path: path, key: key, reason: "\(value) is not a JSON number (a finite number is needed)")
+                }
+            }
             throw ModelError.invalidJSON(path: path, reason: (error as NSError).localizedDescription)
         }
         guard let d = any as? [String: Any] else {

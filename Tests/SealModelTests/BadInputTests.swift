@@ -258,10 +258,10 @@ final class BadInputTests: XCTestCase {
             for v in values {
                 let d = try copyOfGood()
                 try writeRawConfig(d, replacing: key, with: v)
-                // NaN/Infinity are not JSON: either the parser or the key check refuses them, naming the file.
-                // (Foundation also refuses 1e400 as out of range; a parser that gave inf would meet the key check.)
+                // NaN/Infinity are not JSON (Python's json writes them): the error names the key that holds one.
+                // (Foundation refuses 1e400 as out of range; a parser that gave inf would meet the key check.)
                 expectError(d, contains: ["config.json"])
-                if !["NaN", "Infinity", "1e400", "-1e400"].contains(v) { expectError(d, contains: ["config.json", key]) }
+                if !["1e400", "-1e400"].contains(v) { expectError(d, contains: ["config.json", key]) }
             }
         }
         let d = try copyOfGood()
