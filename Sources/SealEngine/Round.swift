@@ -217,69 +217,69 @@ extension ReSTEMEngine {
             adapter.reset(seed: recipe.seed)
             lora = adapter
         }
-        let params = lora?.params ?? policy.params
-        let grads = lora?.grads ?? FloatBuffer(count: policy.params.count)
-        var tc = TrainConfig()
-        tc.seed = Seeds.key([recipe.seed, 3])
-        tc.epochs = recipe.epochs
-        tc.batchSize = recipe.batch
-        let probe = try Trainer(model: policy, lora: nil, config: tc, workspace: trainWorkspace)
         let wanted = (Double(rows.count) * recipe.epochs).rounded(.up)
         guard wanted.isFinite, wanted >= 0, wanted <= Double(1 << 40) else {
             throw EngineError("\(recipe.label): \(rows.count) rows × \(recipe.epochs) epochs is not a number of rows it can train on")
         }
         let totalRows = Int(wanted)
-        let order = probe.rowOrder(rows: rows.count, count: totalRows)
+        let order = trainingRowOrder(rows: rows.count, count: totalRows, shuffle: true, seed: Seeds.key([recipe.seed, 3]))
         let perStep = max(recipe.micro, recipe.batch)
         let totalSteps = max(1, (totalRows + perStep - 1) / perStep)
-        let adam = AdamW(count: params.count, weightDecay: recipe.weightDecay)
-        let acc = ExactAccumulator(count: grads.count)
+        let trainable = lora?.params.count ?? policy.params.count
+        let state = OptimizerState(model: policy, lora: lora, optimizer: AdamW(count: trainable, weightDecay: recipe.weightDecay),
+                                   workspace: trainWorkspace)
+        let reduction = MPIGradientReduction(mpi: mpi)
         var log: [(Int, Double)] = []
         for step in 0..<totalSteps {
             try Preemption.check(recipe.label)
-            let stepRows = Array(order[(step * perStep)..<min((step + 1) * perStep, order.count)])
-            let microBatches = stride(from: 0, to: stepRows.count, by: recipe.micro).map { Array(stepRows[$0..<min($0 + recipe.micro, stepRows.count)]) }
-            let stepTokens = stepRows.reduce(0) { $0 + rows[$1].targets.dropFirst().filter { $0 }.count }
-            let scale = stepTokens > 0 ? 1 / Float(stepTokens) : 0
-            acc.reset()
-            var localLoss: [Double] = []
-            var t0 = Self.now()
-            for (j, mb) in microBatches.enumerated() where j % mpi.size == mpi.rank {
-                grads.pointer.update(repeating: 0, count: grads.count)
-                let batch = TrainingBatch(sequences: mb.map { rows[$0].ids }, targets: mb.map { rows[$0].targets })
-                let r = try policy.lossAndGradients(batch, lora: lora, fullGradients: lora == nil ? grads : nil,
-                                                    lossScale: scale, workspace: trainWorkspace)
-                acc.add(grads.pointer, count: grads.count)
-                localLoss.append(r.lossSum)
-            }
-            times.sft += Self.now() - t0
-            t0 = Self.now()
-            try mpi.barrier()
-            times.wait += Self.now() - t0
-            t0 = Self.now()
-            try mpi.allreduce(acc)
-            // Micro-batch losses summed in micro-batch order, whichever rank computed them.
-            let blobs = try mpi.allgather(try Wire.bytes(localLoss))
-            times.comm += Self.now() - t0
-            var perMicro = [Double](repeating: 0, count: microBatches.count)
-            for (r, blob) in blobs.enumerated() {
-                let l = try Wire.decode([Double].self, blob)
-                for (i, v) in l.enumerated() { perMicro[r + i * mpi.size] = v }
-            }
-            let loss = stepTokens > 0 ? perMicro.reduce(0, +) / Double(stepTokens) : 0
-            if acc.overflowed { throw EngineError("\(recipe.label) step \(step + 1): gradient overflow or non-finite value") }
-            acc.result(into: grads.pointer)
-            t0 = Self.now()
-            let norm = recipe.maxGradNorm > 0 ? clipGradients(grads, maxNorm: recipe.maxGradNorm) : gradientNorm(grads)
-            guard loss.isFinite, norm.isFinite else {
-                throw EngineError("\(recipe.label) step \(step + 1): loss \(loss), gradient norm \(norm) not finite")
+            let stepRows = order[(step * perStep)..<min((step + 1) * perStep, order.count)]
+            let microBatches = stride(from: stepRows.startIndex, to: stepRows.endIndex, by: recipe.micro).map { start in
+                let mb = stepRows[start..<min(start + recipe.micro, stepRows.endIndex)]
+                return TrainingBatch(sequences: mb.map { rows[$0].ids }, targets: mb.map { rows[$0].targets })
             }
             let lr = recipe.lr * recipe.schedule.multiplier(step: step, totalSteps: totalSteps, warmupSteps: recipe.warmupSteps)
-            adam.step(params: params, grads: grads, lr: lr)
-            times.sft += Self.now() - t0
-            log.append((step + 1, loss))
+            let t0 = Self.now()
+            reduction.times = PhaseTimes()
+            let r: StepResult
+            do {
+                r = try state.step(microBatches, learningRate: lr, maxGradNorm: recipe.maxGradNorm > 0 ? recipe.maxGradNorm : nil,
+                                   index: step, reduction: reduction)
+            } catch let e as TrainingError {
+                throw EngineError("\(recipe.label): \(e)")
+            }
+            times.wait += reduction.times.wait
+            times.comm += reduction.times.comm
+            times.sft += Self.now() - t0 - reduction.times.wait - reduction.times.comm
+            log.append((step + 1, r.loss))
         }
         return (log, lora)
+    }
+}
+
+/// The data-parallel reduction of a policy update: gradients summed exactly over every rank (the same bits on 1,
+/// 2 or 4 ranks), losses gathered; the time spent waiting for the other ranks (a barrier first) and moving data
+/// recorded apart.
+final class MPIGradientReduction: GradientReduction {
+    let mpi: MPIRuntime
+    var times = PhaseTimes()
+    init(mpi: MPIRuntime) { self.mpi = mpi }
+    var rank: Int { mpi.rank }
+    var size: Int { mpi.size }
+    var exact: Bool { true }
+
+    func allreduce(_ accumulator: ExactAccumulator) throws {
+        var t0 = KernelStats.now()
+        try mpi.barrier()
+        times.wait += KernelStats.now() - t0
+        t0 = KernelStats.now()
+        try mpi.allreduce(accumulator)
+        times.comm += KernelStats.now() - t0
+    }
+
+    func allgather(_ values: [Double]) throws -> [[Double]] {
+        let t0 = KernelStats.now()
+        defer { times.comm += KernelStats.now() - t0 }
+        return try mpi.allgather(try Wire.bytes(values)).map { try Wire.decode([Double].self, $0) }
     }
 }
 

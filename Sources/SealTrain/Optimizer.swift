@@ -11,6 +11,8 @@ public final class AdamW: @unchecked Sendable {
     public var eps: Double
     public var weightDecay: Double
     public private(set) var stepCount = 0
+    /// Parameters it updates.
+    public var count: Int { m.count }
     let m: FloatBuffer
     let v: FloatBuffer
 

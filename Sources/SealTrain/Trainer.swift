@@ -33,11 +33,24 @@ public struct TrainConfig: Sendable {
 public enum TrainingError: Error, CustomStringConvertible {
     case invalidConfig(String)
     case nonFinite(step: Int, loss: Double, gradNorm: Double)
+    /// An exact gradient sum left its range (a gradient of 2^26 or more) or met NaN/Inf (`nonFinite`).
+    case gradientOverflow(step: Int, nonFinite: Bool)
     public var description: String {
         switch self {
         case .invalidConfig(let m): return m
         case .nonFinite(let s, let l, let g):
             return "optimizer step \(s): loss \(l), gradient norm \(g) — not finite; training stopped and nothing was written"
+        case .gradientOverflow(let s, let nf):
+            return "optimizer step \(s): " + (nf ? "a gradient is not finite" : "a gradient is too large to sum exactly (2^26 or more)")
+                + "; training stopped and nothing was written"
+        }
+    }
+
+    /// Whether the error means the run diverged (its numbers are not finite), rather than was set up wrong.
+    public var isDivergence: Bool {
+        switch self {
+        case .nonFinite, .gradientOverflow: return true
+        case .invalidConfig: return false
         }
     }
 }
@@ -62,11 +75,8 @@ public final class Trainer: @unchecked Sendable {
     /// May change between runs of the same trainer (an inner loop whose self-edit chose its own recipe).
     public var config: TrainConfig
     public let workspace: TrainingWorkspace
-    let fullGrads: FloatBuffer?
-    let optimizer: AdamW
-    /// Called after the gradients of a step are complete and before clipping: the place where data-parallel runs
-    /// allreduce them. Receives the gradient buffer and the step's local target count; returns the global count.
-    public var gradientHook: ((FloatBuffer, Int) throws -> Int)?
+    /// Parameters, gradients and AdamW of the run; one step at a time through `OptimizerState.step`.
+    public let state: OptimizerState
 
     public init(model: TransformerModel, lora: LoRAAdapter?, config: TrainConfig,
                 workspace: TrainingWorkspace = TrainingWorkspace()) throws {
@@ -75,16 +85,13 @@ public final class Trainer: @unchecked Sendable {
         self.model = model
         self.lora = lora
         self.config = config
-        fullGrads = lora == nil ? FloatBuffer(count: model.params.count) : nil
-        optimizer = AdamW(count: lora?.params.count ?? model.params.count, beta1: config.beta1, beta2: config.beta2,
-                          eps: config.eps, weightDecay: config.weightDecay)
+        let optimizer = AdamW(count: lora?.params.count ?? model.params.count, beta1: config.beta1, beta2: config.beta2,
+                              eps: config.eps, weightDecay: config.weightDecay)
+        state = OptimizerState(model: model, lora: lora, optimizer: optimizer, workspace: workspace)
     }
 
-    var trainable: FloatBuffer { lora?.params ?? model.params }
-    var grads: FloatBuffer { lora?.grads ?? fullGrads! }
-
     /// A fresh optimizer (the adapter itself is reset by `LoRAAdapter.reset`).
-    public func resetOptimizer() { optimizer.reset() }
+    public func resetOptimizer() { state.optimizer.reset() }
 
     /// Number of optimizer steps a run over `rows` examples takes.
     public func totalSteps(rows: Int) -> Int {
@@ -93,24 +100,9 @@ public final class Trainer: @unchecked Sendable {
         return max(1, Int((Double(rows) * config.epochs / Double(perStep)).rounded(.up)))
     }
 
-    /// The row order: epoch after epoch, each a seeded permutation (or file order without shuffling), cycling.
+    /// The row order: epoch after epoch, each a seeded permutation (or file order without shuffling).
     public func rowOrder(rows: Int, count: Int) -> [Int] {
-        var out: [Int] = []
-        var epoch: UInt64 = 0
-        while out.count < count {
-            var perm = Array(0..<rows)
-            if config.shuffle {
-                let rng = CounterRNG(seed: config.seed ^ 0x5EED_DA7A)
-                // Fisher–Yates with counter-based draws: the same (seed, epoch) gives the same order anywhere.
-                for i in stride(from: rows - 1, to: 0, by: -1) {
-                    let j = Int(rng.uniform(stream: epoch + 1, index: UInt64(i)) * Double(i + 1))
-                    perm.swapAt(i, j)
-                }
-            }
-            out += perm
-            epoch += 1
-        }
-        return Array(out.prefix(count))
+        trainingRowOrder(rows: rows, count: count, shuffle: config.shuffle, seed: config.seed)
     }
 
     /// Trains on `rows`; calls `onStep` after every optimizer step. Throws on a non-finite loss or gradient before
@@ -139,29 +131,13 @@ public final class Trainer: @unchecked Sendable {
         }
     }
 
-    /// One optimizer step over the given micro-batches: returns the step's mean loss, its target count and the
-    /// gradient norm before clipping.
+    /// One optimizer step over the given micro-batches, in this process (gradients added in float, in order):
+    /// returns the step's mean loss, its target count and the gradient norm before clipping.
     public func step(_ microBatches: [TrainingBatch], learningRate lr: Double, index: Int = 0) throws -> (loss: Double, tokens: Int, gradNorm: Double) {
-        let g = grads
-        g.pointer.update(repeating: 0, count: g.count)
-        var tokens = microBatches.reduce(0) { $0 + $1.targetCount }
-        if let hook = gradientHook {
-            // The loss scale needs the global token count; ranks agree on it before any backward pass.
-            tokens = try hook(FloatBuffer(count: 0), tokens)
-        }
-        let scale = tokens > 0 ? 1 / Float(tokens) : 0
-        var lossSum = 0.0
-        for b in microBatches {
-            let r = try model.lossAndGradients(b, lora: lora, fullGradients: fullGrads, lossScale: scale, workspace: workspace)
-            lossSum += r.lossSum
-        }
-        if let hook = gradientHook { _ = try hook(g, tokens) }
-        let loss = tokens > 0 ? lossSum / Double(tokens) : 0
-        let norm = config.maxGradNorm.map { clipGradients(g, maxNorm: $0) } ?? gradientNorm(g)
-        guard loss.isFinite, norm.isFinite else { throw TrainingError.nonFinite(step: index + 1, loss: loss, gradNorm: norm) }
-        optimizer.beta1 = config.beta1; optimizer.beta2 = config.beta2
-        optimizer.eps = config.eps; optimizer.weightDecay = config.weightDecay
-        optimizer.step(params: trainable, grads: g, lr: lr)
-        return (loss, tokens, norm)
+        let o = state.optimizer
+        o.beta1 = config.beta1; o.beta2 = config.beta2
+        o.eps = config.eps; o.weightDecay = config.weightDecay
+        let r = try state.step(microBatches, learningRate: lr, maxGradNorm: config.maxGradNorm, index: index, reduction: LocalReduction())
+        return (r.loss, r.tokens, r.gradNorm)
     }
 }

@@ -208,6 +208,41 @@ final class TrainingTests: XCTestCase {
         XCTAssertFalse(good.modules.isEmpty)
     }
 
+    /// The one optimizer step (`OptimizerState.step`): with an exact reduction, the micro-batches' order does not
+    /// change a bit of the update (what makes data-parallel runs rank-count invariant); float accumulation agrees
+    /// with it to rounding; the row order is a seeded permutation per epoch, cut at the count (and empty for no rows).
+    func testOptimizerStepExactIsOrderIndependent() throws {
+        let ids = (try json("qwen2-train/batch.json")["sequences"] as! [[String: Any]]).map { ($0["ids"] as! [Int]).map(Int32.init) }
+        XCTAssertGreaterThanOrEqual(ids.count, 2)
+        let batches = ids.prefix(3).map { TrainingBatch(sequences: [$0], targets: [[Bool](repeating: true, count: $0.count)]) }
+        func run(_ order: [Int], exact: Bool) throws -> ([Float], StepResult) {
+            let m = try model("qwen2-train")
+            let lora = try PEFTAdapter.load(from: Self.fx("qwen2-train/adapter_init"), for: m)
+            let state = OptimizerState(model: m, lora: lora, optimizer: AdamW(count: lora.params.count), workspace: TrainingWorkspace())
+            let r = try state.step(order.map { batches[$0] }, learningRate: 1e-3, maxGradNorm: 1, index: 0, reduction: LocalReduction(exact: exact))
+            return (Array(UnsafeBufferPointer(start: lora.params.pointer, count: lora.params.count)), r)
+        }
+        let n = batches.count
+        let (a, ra) = try run(Array(0..<n), exact: true)
+        let (b, rb) = try run(Array((0..<n).reversed()), exact: true)
+        XCTAssertEqual(a, b, "exact accumulation: the update depends on the micro-batches' order")
+        XCTAssertEqual(ra.tokens, rb.tokens)
+        XCTAssertEqual(ra.gradNorm, rb.gradNorm)
+        XCTAssertEqual(ra.loss, rb.loss, accuracy: 1e-12 * ra.loss)
+        let (f, rf) = try run(Array(0..<n), exact: false)
+        XCTAssertEqual(rf.gradNorm, ra.gradNorm, accuracy: 1e-5 * ra.gradNorm)
+        XCTAssertLessThan(zip(f, a).map { abs($0 - $1) }.max()!, 1e-5)
+        // Row order.
+        XCTAssertEqual(trainingRowOrder(rows: 0, count: 5, shuffle: true, seed: 1), [])
+        XCTAssertEqual(trainingRowOrder(rows: 3, count: 7, shuffle: false, seed: 1), [0, 1, 2, 0, 1, 2, 0])
+        let o = trainingRowOrder(rows: 5, count: 12, shuffle: true, seed: 9)
+        XCTAssertEqual(o.count, 12)
+        XCTAssertEqual(Set(o[0..<5]), Set(0..<5))
+        XCTAssertEqual(Set(o[5..<10]), Set(0..<5))
+        XCTAssertEqual(o, trainingRowOrder(rows: 5, count: 12, shuffle: true, seed: 9))
+        XCTAssertNotEqual(o, trainingRowOrder(rows: 5, count: 12, shuffle: true, seed: 10))
+    }
+
     /// Merging an adapter into the base weights gives the function the unmerged adapter computes.
     func testMergeEqualsUnmergedAdapter() throws {
         let m = try model("qwen2-train")
