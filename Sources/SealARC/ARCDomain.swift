@@ -173,7 +173,8 @@ public final class ARCDomain: SelfEditDomain {
         TextExample(prompt: try selfEditPrompt(contextID: contextID), completion: selfEdit + chat.endOfTurn)
     }
 
-    public func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation {
+    /// ARC's reward and evaluation are the same measure (the task solved); `purpose` changes nothing.
+    public func evaluate(contextID: String, with m: ScoredModel, purpose: EvaluationPurpose) throws -> Evaluation {
         let t = try task(contextID)
         let result = try solve(t, with: m)
         var prediction: [String] = []

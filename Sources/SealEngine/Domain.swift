@@ -52,9 +52,17 @@ public struct GradedItem: Sendable {
     }
 }
 
+/// What a score is for: the reward that trains ReSTEM's policy (a domain may use a proxy for it, e.g. the
+/// likelihood of the gold answers), or an evaluation arm's figure (always the task's own measure — graded answers
+/// — so that a proxy-reward run sits beside the paper's table).
+public enum EvaluationPurpose: Sendable {
+    case reward
+    case evaluation
+}
+
 /// A model's score on one context's task.
 public struct Evaluation: Sendable {
-    /// The reward signal: accuracy, or a continuous proxy; higher is better.
+    /// Accuracy (evaluation), or the reward signal (accuracy or a continuous proxy); higher is better.
     public var score: Double
     public var items: [GradedItem]
     public init(score: Double, items: [GradedItem]) { self.score = score; self.items = items }
@@ -80,8 +88,8 @@ public protocol SelfEditDomain: AnyObject {
     func selfEditPrompt(contextID: String) throws -> String
     /// The inner loop's training data (and recipe) for a self-edit; throws InvalidSelfEdit when unusable.
     func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan
-    /// Scores a model on the context's downstream task.
-    func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation
+    /// Scores a model on the context's downstream task, for a reward or for an evaluation arm.
+    func evaluate(contextID: String, with m: ScoredModel, purpose: EvaluationPurpose) throws -> Evaluation
     /// The supervised pair that reinforces a kept self-edit.
     func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample
     /// The inner loop of the "train on the context itself" arm (the passage alone), or nil if the domain has none.

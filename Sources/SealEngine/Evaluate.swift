@@ -59,11 +59,11 @@ extension ReSTEMEngine {
             let ev: Evaluation
             switch kind {
             case .none:
-                ev = try domain.evaluate(contextID: u.context, with: scorer(nil))
+                ev = try domain.evaluate(contextID: u.context, with: scorer(nil), purpose: .evaluation)
             case .context:
                 guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
                 do {
-                    ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)])).0
+                    ev = try innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)]), purpose: .evaluation).0
                 } catch let e as TrainingError {
                     // No self-edit to blame: the inner-loop recipe of the config itself does not train.
                     throw EngineError("arm \(arm), context \(u.context): the inner loop on the context alone failed (\(e)); check inner.lr and the other inner.* keys")
@@ -75,17 +75,17 @@ extension ReSTEMEngine {
                     }
                     let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: list[u.sample])
                     let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(u.context), UInt64(u.sample)])
-                    ev = try innerLoop(contextID: u.context, plan: plan, seed: seed).0
+                    ev = try innerLoop(contextID: u.context, plan: plan, seed: seed, purpose: .evaluation).0
                 } catch let e as InvalidSelfEdit {
                     // An unusable self-edit trains nothing: its questions are asked of the un-adapted model.
-                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil))
+                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil), purpose: .evaluation)
                     base.items = base.items.map { var i = $0; i.prediction = "[self-edit unusable: \(e.reason)] " + i.prediction; return i }
                     ev = base
                 } catch let e as TrainingError {
                     // The inner loop diverged: the adapted model is broken, so it is not asked; every question of
                     // the context counts as wrong, and the record says why.
-                    guard case .nonFinite = e else { throw e }
-                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil))
+                    guard e.isDivergence else { throw e }
+                    var base = try domain.evaluate(contextID: u.context, with: scorer(nil), purpose: .evaluation)
                     base.items = base.items.map { var i = $0; i.prediction = "[inner loop diverged: \(e)]"; i.correct = false; return i }
                     ev = base
                 }

@@ -260,7 +260,7 @@ extension ReSTEMEngine {
             var steps: [[EvalRecord]] = []
             func evaluateSeen(_ n: Int) throws -> [EvalRecord] {
                 try sequences[s].prefix(n).flatMap { c in
-                    try domain.evaluate(contextID: c, with: scorer(nil)).items.map {
+                    try domain.evaluate(contextID: c, with: scorer(nil), purpose: .evaluation).items.map {
                         EvalRecord(contextID: c, question: $0.question, gold: $0.gold, prediction: $0.prediction, correct: $0.correct, note: $0.note)
                     }
                 }

@@ -103,11 +103,11 @@ public final class ReSTEMEngine {
                                                                    alpha: config.double("inner.lora_alpha"), targets: innerTargets))
     }()
 
-    /// Runs one inner loop: fresh adapter (seeded), finetune on the plan, evaluate. Returns the evaluation, the
-    /// final training loss and the number of target tokens.
-    public func innerLoop(contextID: String, plan: InnerLoopPlan, seed: UInt64) throws -> (Evaluation, Double, Int) {
+    /// Runs one inner loop: fresh adapter (seeded), finetune on the plan, evaluate (for a reward or an evaluation
+    /// arm). Returns the evaluation, the final training loss and the number of target tokens.
+    public func innerLoop(contextID: String, plan: InnerLoopPlan, seed: UInt64, purpose: EvaluationPurpose) throws -> (Evaluation, Double, Int) {
         let (lastLoss, tokens) = try trainInner(contextID: contextID, plan: plan, seed: seed)
-        let ev = try domain.evaluate(contextID: contextID, with: scorer(innerLoRA))
+        let ev = try domain.evaluate(contextID: contextID, with: scorer(innerLoRA), purpose: purpose)
         return (ev, lastLoss, tokens)
     }
 

@@ -85,7 +85,7 @@ extension ReSTEMEngine {
             var scores: [Double] = [], losses: [Double] = [], tokens = 0
             for r in 0..<max(1, config.int("inner.repeats")) {
                 let seed = Seeds.key([runSeed, UInt64(round), Seeds.hash(id), UInt64(k), UInt64(r)])
-                let (ev, loss, n) = try innerLoop(contextID: id, plan: plan, seed: seed)
+                let (ev, loss, n) = try innerLoop(contextID: id, plan: plan, seed: seed, purpose: .reward)
                 scores.append(ev.score); losses.append(loss); tokens += n
             }
             rec.adaptedScore = scores.reduce(0, +) / Double(scores.count)
@@ -126,7 +126,7 @@ extension ReSTEMEngine {
             let u = units[i]
             let entry: JournalEntry
             if u.sample < 0 {
-                let score = try domain.evaluate(contextID: u.context, with: scorer(nil)).score
+                let score = try domain.evaluate(contextID: u.context, with: scorer(nil), purpose: .reward).score
                 entry = JournalEntry(kind: .baseline, context: u.context, score: score)
             } else {
                 let rec = try runSample(context: u.context, index: u.sample, text: edits[u.context]![u.sample], round: round)

@@ -24,7 +24,7 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.split_lines", .bool, .bool(true), "Each non-empty line of a self-edit is its own training sequence (SEAL's --split_newlines, its setting for every evaluation; self-QA completions are cut at each 'Question N:' instead). false: each '---' segment is one sequence (SEAL's CPT runs)."),
         ConfigKey("knowledge.empty_self_edit", .string, .string("train"), "An empty (all-whitespace) self-edit: train (through the rule like any other: the passage alone with split_lines, as SEAL's naive arm), invalid (reward 0, recorded, never kept: SEAL's query_server drops empty completions) or context (the passage's text stands in for it: SEAL's continual_self_edits.py).", range: .oneOf(EmptySelfEditPolicy.allCases.map(\.rawValue))),
         ConfigKey("knowledge.end_with_eos", .bool, .bool(false), "Each training sequence ends with an EOS target. SEAL pads every sequence to 2048 tokens with EOS and trains on the padding; its one informative target is the first EOS (where the text stops), which this keeps without the padding. The paper's knowledge jobs set it."),
-        ConfigKey("knowledge.reward", .string, .string("accuracy"), "accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy).", range: .oneOf(["accuracy", "answer_likelihood"])),
+        ConfigKey("knowledge.reward", .string, .string("accuracy"), "ReSTEM's training reward: accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy, the paper's Table 9). Evaluation arms always report graded answers and accuracy, whatever the reward.", range: .oneOf(["accuracy", "answer_likelihood"])),
         ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break).", range: .oneOf(["eos", "newline"])),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer.", range: .ints(1, 1 << 20)),
         ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout).", range: .oneOf(["first", "all"])),
@@ -131,10 +131,11 @@ public final class KnowledgeDomain: SelfEditDomain {
         return InnerLoopPlan(rows: seqs.map { TextExample(text: $0) }, lossOn: .all, appendEOS: endWithEOS)
     }
 
-    public func evaluate(contextID: String, with m: ScoredModel) throws -> Evaluation {
+    public func evaluate(contextID: String, with m: ScoredModel, purpose: EvaluationPurpose) throws -> Evaluation {
         let p = try passage(contextID)
         let prompts = p.questions.map { KnowledgePrompts.question(title: p.title, question: $0.question) }
-        if reward == "answer_likelihood" {
+        // The proxy is a training reward only: evaluation arms always grade the model's answers.
+        if purpose == .reward && reward == "answer_likelihood" {
             var total = 0.0
             var items: [GradedItem] = []
             for (i, q) in p.questions.enumerated() {

@@ -50,6 +50,36 @@ final class DomainGradingTests: XCTestCase {
         XCTAssertThrowsError(try local.gradeAnswers(contextID: id, predictions: ["x"])) { XCTAssertTrue("\($0)".contains("answers for")) }
     }
 
+    /// Issue 16: the reward that trains and the metric that evaluates are separate. With knowledge.reward =
+    /// answer_likelihood, a reward is the gold answers' mean per-token probability, while an evaluation (every
+    /// arm) grades the greedy answers exactly as a run with the accuracy reward does.
+    func testProxyRewardDoesNotChangeEvaluation() throws {
+        let dir = URL(fileURLWithPath: Self.tiny)
+        let m = try TransformerModel.load(directory: dir)
+        let tok = try Tokenizer(directory: dir)
+        let scored = ScoredModel(model: m, lora: nil, tokenizer: tok, generator: Generator(model: m, tokenizer: tok))
+        let proxy = try domain(["knowledge.reward=\"answer_likelihood\"", "knowledge.answer_tokens=24"])
+        let plain = try domain(["knowledge.answer_tokens=24"])
+        let id = try proxy.contexts(split: "eval")[0].id
+        let reward = try proxy.evaluate(contextID: id, with: scored, purpose: .reward)
+        for item in reward.items {
+            let v = Double(item.prediction)
+            XCTAssertNotNil(v, "a likelihood reward records the probability: \(item.prediction)")
+            if let v { XCTAssertTrue(v > 0 && v < 1, "\(v)") }
+        }
+        XCTAssertEqual(reward.score, reward.items.compactMap { Double($0.prediction) }.reduce(0, +) / Double(reward.items.count), accuracy: 1e-6)
+        let evaluated = try proxy.evaluate(contextID: id, with: scored, purpose: .evaluation)
+        let reference = try plain.evaluate(contextID: id, with: scored, purpose: .evaluation)
+        XCTAssertEqual(evaluated.items.map(\.prediction), reference.items.map(\.prediction))
+        XCTAssertEqual(evaluated.items.map(\.correct), reference.items.map(\.correct))
+        XCTAssertEqual(evaluated.score, reference.score)
+        XCTAssertEqual(evaluated.items.map(\.prediction), try answers(proxy.passages(split: "eval")[0]))
+        // With the accuracy reward, reward and evaluation are the same measure.
+        let accuracyReward = try plain.evaluate(contextID: id, with: scored, purpose: .reward)
+        XCTAssertEqual(accuracyReward.items.map(\.prediction), reference.items.map(\.prediction))
+        XCTAssertEqual(accuracyReward.score, reference.score)
+    }
+
     func testGraderConfigErrors() throws {
         XCTAssertThrowsError(try domain(["grader.kind=\"http\""])) { XCTAssertTrue("\($0)".contains("grader.url"), "\($0)") }
         XCTAssertThrowsError(try domain(["grader.kind=\"llm\""])) { XCTAssertTrue("\($0)".contains("grader.model"), "\($0)") }
