@@ -186,6 +186,7 @@ extension ReSTEMEngine {
                 "seconds_sampling": times.sampling, "seconds_inner": times.inner, "seconds_comm": times.comm,
                 "seconds_sft": times.sft, "seconds_wait": times.wait,
                 "mean_reward": mean, "world_size": Double(mpi.size),
+                "replay_rows": Double(replay(forKept: pairs.count, round: round).count),
             ])
             // The checkpoint and this round's own HDF5 write, known only once written.
             try metrics.addRoundAttributes(round, ["seconds_io": Self.now() - t0, "seconds_total": Self.now() - roundStart])

@@ -25,6 +25,9 @@ public final class ReSTEMEngine {
     /// The inner loop's LoRA targets and schedule, read (and checked) once.
     let innerTargets: [LoRATarget]
     let innerSchedule: LRSchedule
+    /// `sft.replay_file`'s rows (empty without replay), read and checked once.
+    let replayRows: [TextExample]
+    let replayFraction: Double
     /// Progress lines (rank 0 only), e.g. to stdout.
     public var log: (String) -> Void = { print($0) }
     /// Per-unit progress lines (rank 0); off with --quiet.
@@ -53,6 +56,15 @@ public final class ReSTEMEngine {
         innerSchedule = try schedule("inner.schedule")
         _ = try schedule("sft.schedule")
         _ = try schedule("cpt.schedule")
+        replayFraction = config.double("sft.replay_fraction")
+        let replayFile = config.string("sft.replay_file")
+        switch (replayFile.isEmpty, replayFraction > 0) {
+        case (true, true): throw EngineError("sft.replay_fraction is \(replayFraction) but sft.replay_file is not set")
+        case (false, false): throw EngineError("sft.replay_file is set but sft.replay_fraction is 0: no replay row would be used (set a fraction, or leave the file out)")
+        case (false, true):
+            do { replayRows = try Dataset.load(replayFile) } catch { throw EngineError("sft.replay_file: \(error)") }
+        case (true, false): replayRows = []
+        }
         innerTargets = try targets("inner.lora_targets")
         _ = try targets("sft.lora_targets")
         _ = try targets("cpt.lora_targets")

@@ -195,12 +195,25 @@ extension ReSTEMEngine {
     public func policyUpdate(_ pairs: [TextExample], round: Int, times: inout PhaseTimes) throws -> (steps: [(step: Int, loss: Double)], adapter: LoRAAdapter?) {
         if pairs.isEmpty { return ([], nil) }
         let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
-        let (rows, _) = try Dataset.encode(pairs, tokenizer: tokenizer, lossOn: .completion,
+        let mixed = pairs + replay(forKept: pairs.count, round: round)
+        let (rows, _) = try Dataset.encode(mixed, tokenizer: tokenizer, lossOn: .completion,
                                            maxLength: min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings),
-                                           eosID: policy.eosTokenIDs.first, appendEOS: true, source: "kept pairs")
+                                           eosID: policy.eosTokenIDs.first, appendEOS: true, source: replayRows.isEmpty ? "kept pairs" : "kept pairs and sft.replay_file")
         let recipe = try FinetuneRecipe(config, prefix: "sft", full: false, seed: Seeds.key([runSeed, UInt64(round), 2]),
                                         label: "round \(round)'s policy update")
         return try dataParallelFinetune(rows, recipe: recipe, times: &times)
+    }
+
+    /// The replay rows mixed into a policy update of `kept` pairs (`sft.replay_file`, `sft.replay_fraction` f):
+    /// round(kept·f/(1−f)) of them, so that they are the share f of the update's rows, taken in a seeded
+    /// permutation of the file that is new each round (and cycles through the file again when more are needed).
+    /// The same on every rank; none without replay or without kept pairs.
+    public func replay(forKept kept: Int, round: Int) -> [TextExample] {
+        guard kept > 0, !replayRows.isEmpty, replayFraction > 0 else { return [] }
+        let count = Int((Double(kept) * replayFraction / (1 - replayFraction)).rounded())
+        let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
+        return trainingRowOrder(rows: replayRows.count, count: count, shuffle: true, seed: Seeds.key([runSeed, UInt64(round), 11]))
+            .map { replayRows[$0] }
     }
 
     /// A finetune of the policy on `rows`, data-parallel and rank-count invariant: the rows (epoch after epoch, each

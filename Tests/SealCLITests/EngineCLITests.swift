@@ -113,6 +113,59 @@ final class EngineCLITests: XCTestCase {
         XCTAssertEqual(try numbers(killed), ref, "a resumed run must end with the uninterrupted run's numbers")
     }
 
+    /// Issue 16: replay. sft.replay_file's rows are mixed into every policy update as documented — round(K·f/(1−f))
+    /// of them for K kept pairs, recorded as the round's replay_rows — deterministically (the same numbers on 1 and
+    /// 2 ranks), and they change the update; bad settings are refused before any work, naming the key or line.
+    func testReplayIsMixedIntoPolicyUpdates() throws {
+        let (cfg, dir) = try setup()
+        let replay = dir.appendingPathComponent("replay.jsonl")
+        try Data((["Once upon a time there was a little dog.", "Tom liked to play in the park with his ball."].map { #"{"text": "\#($0)"}"# }
+                  + [#"{"prompt": "Who is Lily?", "completion": " Lily is a girl who likes flowers."}"#]).joined(separator: "\n").utf8).write(to: replay)
+        let plain = dir.appendingPathComponent("plain.h5").path
+        var r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", plain])
+        XCTAssertEqual(r.status, 0, r.err)
+        let set = ["--set", "sft.replay_file=\"\(replay.path)\"", "--set", "sft.replay_fraction=0.6"]
+        let one = dir.appendingPathComponent("one.h5").path, two = dir.appendingPathComponent("two.h5").path
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", one] + set)
+        XCTAssertEqual(r.status, 0, r.err)
+        r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", two] + set)
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(try numbers(one), try numbers(two), "replay must not make the numbers depend on the rank count")
+        let counts = try h5py("""
+        import h5py, sys
+        f = h5py.File(sys.argv[1], 'r')
+        for r in sorted(f['rounds']):
+            g = f['rounds'][r]
+            print(r, int(g['samples']['kept'][()].sum()), int(g.attrs['replay_rows']), len(g['sft']['loss'][()]))
+        """, one)
+        var sawReplay = false
+        for line in counts.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 4, let kept = Int(f[1]), let rows = Int(f[2]), let steps = Int(f[3]) else { return XCTFail(counts) }
+            XCTAssertEqual(rows, Int((Double(kept) * 0.6 / 0.4).rounded()), "round \(f[0]): \(kept) kept pairs")
+            // sft.batch 2, 1 epoch: the steps cover kept + replay rows.
+            XCTAssertEqual(steps, kept + rows == 0 ? 0 : (kept + rows + 1) / 2, "round \(f[0])")
+            if rows > 0 { sawReplay = true }
+        }
+        XCTAssertTrue(sawReplay, "no round kept a pair, so replay was never used: \(counts)")
+        XCTAssertNotEqual(try numbers(one), try numbers(plain), "replay rows changed nothing")
+        // Settings checked before any work.
+        for (extra, mentions) in [(["--set", "sft.replay_fraction=0.5"], "sft.replay_file"),
+                                  (["--set", "sft.replay_file=\"\(replay.path)\""], "sft.replay_fraction"),
+                                  (["--set", "sft.replay_fraction=0.99", "--set", "sft.replay_file=\"\(replay.path)\""], "sft.replay_fraction"),
+                                  (["--set", "sft.replay_fraction=0.5", "--set", "sft.replay_file=\"\(dir.path)/none.jsonl\""], "none.jsonl")] {
+            r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", dir.appendingPathComponent("bad.h5").path, "--overwrite"] + extra)
+            XCTAssertNotEqual(r.status, 0, "\(extra)")
+            XCTAssertTrue(r.err.contains(mentions), "\(extra): \(r.err)")
+        }
+        let broken = dir.appendingPathComponent("broken.jsonl")
+        try Data("{\"text\": \"fine\"}\n\n{\"text\": 3}\n".utf8).write(to: broken)
+        r = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", dir.appendingPathComponent("bad.h5").path, "--overwrite",
+                                           "--set", "sft.replay_fraction=0.5", "--set", "sft.replay_file=\"\(broken.path)\""])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.err.contains("broken.jsonl:3"), r.err)
+    }
+
     /// Killed in the middle of round 0's inner loops (2 ranks): the finished units are in the journal; resumed on
     /// 1 rank, the run skips them and ends with the uninterrupted run's numbers. Then SIGTERM (Slurm's preemption
     /// signal) on a single-process run: it stops at the next unit boundary with status 143, and resumes likewise.
