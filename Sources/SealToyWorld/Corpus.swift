@@ -165,6 +165,27 @@ extension ToyWorld {
         return docs
     }
 
+    /// Rows the pretrained model already knows, for replay in ReSTEM's policy updates (`sft.replay_file`): of the
+    /// known people whose QA pairs are in the corpus, the first biography (plain text) and every QA pair exactly
+    /// as the corpus holds it (prompt → " answer"); no self-edit examples (replaying them would pull the policy
+    /// back toward the base model's way of writing self-edits, which is what RL is meant to change). The
+    /// evaluation of known people asks in a phrasing the corpus does not use for them, so replay does not teach
+    /// the test.
+    public func replayExamples(options o: CorpusOptions) throws -> [TextExample] {
+        try o.validate()
+        var rows: [TextExample] = []
+        for (i, p) in known.prefix(qaCount(o)).enumerated() {
+            rows.append(TextExample(text: "\(p.name)\n\(biography(.known, i, variant: 0))"))
+            let ph = phrasings(.known, i, corpusCount: o.qaPhrasings)
+            for a in Attribute.allCases {
+                for q in ph[a]!.corpus {
+                    rows.append(TextExample(prompt: KnowledgePrompts.question(title: p.name, question: p.question(a, phrasing: q)), completion: " " + p.answer(a)))
+                }
+            }
+        }
+        return rows
+    }
+
     /// The implications self-edit the corpus holds for person i of `pop` (known: only when it drew one at
     /// `implicationsRate`; practice: always). For inspection and tests; the corpus draws from the same stream.
     public func exampleImplications(_ pop: Population, _ i: Int, options o: CorpusOptions) -> String {
@@ -221,11 +242,13 @@ public enum ToyWorldFiles {
         let trainP = Array(newP.prefix(newP.count - evalCount)), evalP = Array(newP.suffix(evalCount))
         let (qa, bioOnly) = w.knownPassages(options: o)
         let docs = try w.corpusExamples(options: o)
+        let replay = try w.replayExamples(options: o)
         var files: [(String, String, String)] = [
             ("new_train.json", sealJSON(trainP), "\(trainP.count) new people (SEAL schema): ReSTEM's training contexts"),
             ("new_eval.json", sealJSON(evalP), "\(evalP.count) new people (SEAL schema): held-out contexts"),
             ("known_qa.json", sealJSON(qa), "\(qa.count) known people whose QA pairs are in the corpus (asked in another phrasing)"),
             ("known_bio_only.json", sealJSON(bioOnly), "\(bioOnly.count) known people seen only in biographies"),
+            ("replay.jsonl", jsonl(replay), "\(replay.count) rows the model knows (known people's first biography and corpus QA pairs), for sft.replay_file"),
         ]
         if corpus {
             files += [

@@ -42,7 +42,7 @@ struct ToyWorldCommand: ParsableCommand {
             question per attribute), known_qa.json and known_bio_only.json (known people, for measuring the
             pretrained model), corpus.jsonl (the pretraining documents: biographies, question-answer pairs in the
             knowledge domain's question prompt, implications and rewrite self-edit examples in its prompts, the
-            latter mostly about practice people who appear nowhere else) and people.json. The same seed and sizes give the same bytes on every run and platform.
+            latter mostly about practice people who appear nowhere else), replay.jsonl (the known people's first biography and corpus QA pairs: rows the model knows, for sft.replay_file) and people.json. The same seed and sizes give the same bytes on every run and platform.
             """)
         @Option(help: "Output directory.") var out: String
         @Option(help: "World seed.") var seed: UInt64 = 0

@@ -193,7 +193,7 @@ final class ToyWorldTests: XCTestCase {
         let w = try ToyWorld(seed: 1, known: 20, new: 10)
         let dir = scratchRoot.appendingPathComponent("toyworld-files-\(UUID().uuidString)")
         let written = try ToyWorldFiles.write(w, options: opts, evalCount: 4, to: dir)
-        XCTAssertEqual(written.map(\.file), ["new_train.json", "new_eval.json", "known_qa.json", "known_bio_only.json", "corpus.jsonl", "people.json"])
+        XCTAssertEqual(written.map(\.file), ["new_train.json", "new_eval.json", "known_qa.json", "known_bio_only.json", "replay.jsonl", "corpus.jsonl", "people.json"])
         let train = try KnowledgeData.loadSEAL(dir.appendingPathComponent("new_train.json").path)
         let eval = try KnowledgeData.loadSEAL(dir.appendingPathComponent("new_eval.json").path)
         XCTAssertEqual(train.count, 6)
@@ -208,6 +208,14 @@ final class ToyWorldTests: XCTestCase {
         // corpus.jsonl is seal finetune's JSONL, row for row the corpus.
         let rows = try Dataset.load(dir.appendingPathComponent("corpus.jsonl").path)
         XCTAssertEqual(rows, try w.corpusExamples(options: opts))
+        // replay.jsonl: rows of the corpus (biographies and QA pairs of known people with QA), no self-edit examples.
+        let replay = try Dataset.load(dir.appendingPathComponent("replay.jsonl").path)
+        XCTAssertEqual(replay, try w.replayExamples(options: opts))
+        XCTAssertEqual(replay.count, w.qaCount(opts) * (1 + 7 * opts.qaPhrasings))
+        let corpusRows = Set(rows.map { ($0.prompt ?? "") + "\u{1}" + $0.text })
+        XCTAssertTrue(replay.allSatisfy { corpusRows.contains(($0.prompt ?? "") + "\u{1}" + $0.text) }, "a replay row that is not in the corpus")
+        XCTAssertFalse(replay.contains { ($0.prompt ?? "").hasPrefix("Let's read the following passage") }, "a self-edit example in the replay rows")
+        XCTAssertTrue(replay.allSatisfy { $0.prompt == nil || !$0.text.contains("\n") }, "a replay completion is not a one-line answer")
         XCTAssertThrowsError(try ToyWorldFiles.write(w, options: opts, evalCount: 11, to: dir))
         var bad = opts
         bad.qaFraction = 1.5
