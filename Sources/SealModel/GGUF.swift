@@ -411,8 +411,8 @@ public final class GGUFFile: @unchecked Sendable {
             guard rowLength % bs == 0 else {
                 throw bad("its rows of \(rowLength) elements are not a multiple of \(type.name)'s block of \(bs)")
             }
-            var count = 1, bytes = rowLength / bs * ts
-            var overflow = false
+            var count = 1
+            var (bytes, overflow) = (rowLength / bs).multipliedReportingOverflow(by: ts)
             for n in r.dims {
                 let (p, o) = count.multipliedReportingOverflow(by: n); count = p; overflow = overflow || o
             }

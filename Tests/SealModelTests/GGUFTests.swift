@@ -298,6 +298,11 @@ final class GGUFTests: XCTestCase {
         var img = try llamaImage()
         img.tensors[0].dims = [1 << 61, 1 << 61]
         expectError(img.encoded(), contains: [img.tensors[0].name, "overflow"])
+        // 2^62 − 1 float32s: the row's bytes alone overflow.
+        img = try llamaImage()
+        let f32 = try XCTUnwrap(img.tensors.firstIndex { $0.type == GGMLType.f32.rawValue })
+        img.tensors[f32].dims = [(1 << 62) - 1]
+        expectError(img.encoded(), contains: [img.tensors[f32].name, "overflow"])
         img = try llamaImage()
         img.tensors[0].dims = [64, 1, 1, 1, 384]
         expectError(img.encoded(), contains: [img.tensors[0].name, "5 dimensions"])
