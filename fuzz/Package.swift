@@ -30,7 +30,7 @@ let package = Package(
         harness("grade", ["SealKnowledge"]),
         harness("passages", ["SealKnowledge"]),
         harness("arc-tasks", ["SealARC"]),
-        // harness("gguf", ["SealModel"]),       // issue 17: the GGUF reader, once it exists (Sources/gguf is ready)
         harness("serve-request", ["SealHTTP"]),
+        harness("gguf", ["SealModel"]),
     ]
 )

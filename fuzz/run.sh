@@ -18,7 +18,7 @@ ROOT=$PWD
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 WORK=${FUZZ_DIR:-.fuzz}
 BIN=.build-fuzz/release
-ALL=(safetensors model-config model-load tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks serve-request)
+ALL=(safetensors model-config model-load tokenizer-json tokenizer-encode toml config jsonl grade passages arc-tasks serve-request gguf)
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -eq 0 ] && HARNESSES=("${ALL[@]}")
 
@@ -26,7 +26,7 @@ HARNESSES=("$@")
 max_len() {
     case $1 in
         tokenizer-json|grade) echo 65536 ;;
-        jsonl|passages|arc-tasks|tokenizer-encode) echo 16384 ;;
+        jsonl|passages|arc-tasks|tokenizer-encode|gguf) echo 16384 ;;
         *) echo 8192 ;;
     esac
 }

@@ -194,6 +194,97 @@ for body in [
 ]:
     put("serve-request", json.dumps(body))
 
+# --- GGUF: small files written here (stdlib only): metadata of every value type, one tensor of every type seal
+# dequantizes, tiny llama and qwen2 models (Q4_0/Q8_0/F32, a tied and an untied head), and the header of each
+# committed fixture (the part before its data section, which libFuzzer mutates best).
+gguf_tokens = {"GGUF", "general.architecture", "general.alignment", "tokenizer.ggml.tokens", "tokenizer.ggml.model",
+               "tokenizer.ggml.bos_token_id", "tokenizer.ggml.add_bos_token"}
+
+
+def gguf_value(t, v):
+    if t == 8:
+        b = v.encode() if isinstance(v, str) else v
+        return struct.pack("<Q", len(b)) + b
+    if t == 9:
+        et, items = v
+        return struct.pack("<IQ", et, len(items)) + b"".join(gguf_value(et, x) for x in items)
+    return struct.pack("<" + {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}[t], v)
+
+
+def gguf_file(metadata, tensors, align=32):
+    """metadata: [(key, type, value)]; tensors: [(name, dims (ggml order), ggml type, raw bytes)]."""
+    kv = b"".join(gguf_value(8, k) + struct.pack("<I", t) + gguf_value(t, v) for k, t, v in metadata)
+    infos, data = b"", b""
+    for name, dims, gt, raw in tensors:
+        infos += gguf_value(8, name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        infos += struct.pack("<IQ", gt, len(data))
+        data += raw + b"\0" * (-len(raw) % align)
+        gguf_tokens.add(name)
+    gguf_tokens.update(k for k, _, _ in metadata)
+    head = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(metadata)) + kv + infos
+    return head + b"\0" * (-len(head) % align) + data
+
+
+def gguf_blocks(gt, n):
+    """n elements of ggml type gt as valid blocks: pseudo-random quants, a small f16 scale (0x2000 ≈ 0.0078)."""
+    bs, ts, scales = {0: (1, 4, []), 1: (1, 2, []), 30: (1, 2, []), 8: (32, 34, [0]), 2: (32, 18, [0]), 3: (32, 20, [0, 2]),
+                      6: (32, 22, [0]), 7: (32, 24, [0, 2]), 10: (256, 84, [80, 82]), 11: (256, 110, [108]),
+                      12: (256, 144, [0, 2]), 13: (256, 176, [0, 2]), 14: (256, 210, [208])}[gt]
+    out = b""
+    for b in range(n // bs):
+        blk = bytearray((i * 73 + b * 29 + gt * 11) % 256 for i in range(ts))
+        for off in scales:
+            blk[off:off + 2] = struct.pack("<H", 0x2000)
+        if gt == 0:
+            blk = bytearray(struct.pack("<f", 0.01 * ((b % 7) - 3)))
+        elif gt in (1, 30):
+            blk = bytearray(struct.pack("<H", 0x2000 + b % 64))
+        out += bytes(blk)
+    return out
+
+
+every_meta = [("general.architecture", 8, "llama"), ("t.u8", 0, 7), ("t.i8", 1, -7), ("t.u16", 2, 700), ("t.i16", 3, -700),
+              ("t.u32", 4, 70000), ("t.i32", 5, -70000), ("t.f32", 6, 0.5), ("t.bool", 7, True), ("t.str", 8, "ü"),
+              ("t.u64", 10, 2 ** 40), ("t.i64", 11, -2 ** 40), ("t.f64", 12, 0.25), ("t.strings", 9, (8, ["a", "bc"])),
+              ("t.nested", 9, (9, [(4, [1, 2]), (8, ["x"])])), ("general.alignment", 4, 32)]
+put("gguf", gguf_file(every_meta, []), "metadata")
+put("gguf", gguf_file([("general.alignment", 4, 64)], [("t.%d" % gt, [256, 1], gt, gguf_blocks(gt, 256))
+                                                       for gt in (0, 1, 30, 8, 2, 3, 6, 7, 10, 11, 12, 13, 14)], align=64), "types")
+
+
+def gguf_model(arch, tied, bias):
+    D, I, H, KV, HD, V = 32, 32, 2, 1, 16, 8
+    meta = [("general.architecture", 8, arch), (arch + ".context_length", 4, 64), (arch + ".embedding_length", 4, D),
+            (arch + ".feed_forward_length", 4, I), (arch + ".block_count", 4, 1), (arch + ".attention.head_count", 4, H),
+            (arch + ".attention.head_count_kv", 4, KV), (arch + ".rope.dimension_count", 4, HD),
+            (arch + ".rope.freq_base", 6, 10000.0), (arch + ".attention.layer_norm_rms_epsilon", 6, 1e-5),
+            ("tokenizer.ggml.model", 8, "gpt2"), ("tokenizer.ggml.tokens", 9, (8, ["t%d" % i for i in range(V)])),
+            ("tokenizer.ggml.bos_token_id", 4, 1), ("tokenizer.ggml.add_bos_token", 7, False)]
+    f32 = lambda n: gguf_blocks(0, n)
+    ts = [("token_embd.weight", [D, V], 8, gguf_blocks(8, D * V)), ("blk.0.attn_norm.weight", [D], 0, f32(D)),
+          ("blk.0.attn_q.weight", [D, H * HD], 2, gguf_blocks(2, D * H * HD)),
+          ("blk.0.attn_k.weight", [D, KV * HD], 2, gguf_blocks(2, D * KV * HD)),
+          ("blk.0.attn_v.weight", [D, KV * HD], 8, gguf_blocks(8, D * KV * HD)),
+          ("blk.0.attn_output.weight", [H * HD, D], 2, gguf_blocks(2, D * H * HD)), ("blk.0.ffn_norm.weight", [D], 0, f32(D)),
+          ("blk.0.ffn_gate.weight", [D, I], 2, gguf_blocks(2, D * I)), ("blk.0.ffn_up.weight", [D, I], 2, gguf_blocks(2, D * I)),
+          ("blk.0.ffn_down.weight", [I, D], 2, gguf_blocks(2, D * I)), ("output_norm.weight", [D], 0, f32(D))]
+    if bias:
+        ts += [("blk.0.attn_q.bias", [H * HD], 0, f32(H * HD)), ("blk.0.attn_k.bias", [KV * HD], 0, f32(KV * HD)),
+               ("blk.0.attn_v.bias", [KV * HD], 0, f32(KV * HD))]
+    if not tied:
+        ts.append(("output.weight", [D, V], 2, gguf_blocks(2, D * V)))
+    return gguf_file(meta, ts)
+
+
+put("gguf", gguf_model("llama", tied=True, bias=False), "llama")
+put("gguf", gguf_model("qwen2", tied=False, bias=True), "qwen2")
+for path in files("Tests/Fixtures/gguf/*.gguf", "models/*/*.gguf"):
+    raw = read(path)
+    if len(raw) <= 16384:
+        put("gguf", raw, os.path.basename(path))
+    elif path.startswith(os.path.join(ROOT, "Tests")):
+        put("gguf", raw[:16384], "head-" + os.path.basename(path))
+
 for h in sorted(count):
     print("%-18s %d seeds" % (h, count[h]))
 
@@ -237,6 +328,8 @@ for harness in count:
                 strings_of(json.loads(line), tokens)
             except Exception:
                 pass
+        if harness == "gguf":
+            tokens |= gguf_tokens
         if harness in ("toml", "config"):
             for line in raw.decode("utf-8", "replace").splitlines():
                 key = line.split("=")[0].strip()

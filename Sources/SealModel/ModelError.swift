@@ -10,6 +10,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badValue(path: String, key: String, reason: String)
     case unsupported(path: String, reason: String)
     case safetensors(path: String, reason: String)
+    /// A GGUF file that is not what its header claims (truncated, counts past the end, an unknown tensor type, …).
+    case gguf(path: String, reason: String)
     case missingTensor(path: String, name: String)
     case tensorShape(path: String, name: String, expected: [Int], found: [Int])
     case unexpectedTensor(path: String, name: String, reason: String)
@@ -24,6 +26,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badValue(let p, let k, let r): return "\(p): key '\(k)': \(r)"
         case .unsupported(let p, let r): return "\(p): unsupported: \(r)"
         case .safetensors(let p, let r): return "\(p): invalid safetensors file: \(r)"
+        case .gguf(let p, let r): return "\(p): invalid GGUF file: \(r)"
         case .missingTensor(let p, let n): return "\(p): tensor '\(n)' is missing"
         case .tensorShape(let p, let n, let e, let f):
             return "\(p): tensor '\(n)' has shape \(f), the config implies \(e)"

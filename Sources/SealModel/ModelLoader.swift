@@ -7,13 +7,18 @@ public struct CheckpointInfo: Sendable {
     public var files: [String]
     /// Tensors in the files that seal does not use (e.g. old `rotary_emb.inv_freq` buffers).
     public var ignoredTensors: [String]
+    /// "safetensors" (a HuggingFace directory) or "gguf" (a llama.cpp file; `dtypes` then lists its ggml tensor
+    /// types, e.g. ["F32", "Q4_1", "Q8_0"]).
+    public var format: String = "safetensors"
 }
 
 extension TransformerModel {
     /// Loads a HuggingFace model directory: `config.json` plus `model.safetensors`, or the shards listed in
     /// `model.safetensors.index.json`. Every tensor the config implies must be present with the implied shape; the
-    /// weights are converted to float32 into the one parameter buffer.
+    /// weights are converted to float32 into the one parameter buffer. A URL ending in `.gguf` is a llama.cpp file
+    /// instead (see `load(gguf:)`).
     public static func load(directory: URL) throws -> TransformerModel {
+        if directory.pathExtension.lowercased() == "gguf" { return try load(gguf: directory) }
         let config = try ModelConfig.load(from: directory.appendingPathComponent("config.json"))
         var generationEOS: [Int] = []
         let genURL = directory.appendingPathComponent("generation_config.json")
