@@ -1,8 +1,9 @@
 """The paper's figures from metrics files, as PNGs (matplotlib, Agg backend: no display needed).
 
-- accuracy over ReSTEM rounds (the paper's Figure 4): held-out accuracy of the self-edits of the policy after 0, 1,
-  2, ... rounds (arm `self_edit` is round 0, `seal_round_N` round N) beside the fixed baselines, and the training
-  reward of every round;
+- accuracy over ReSTEM rounds (the paper's Figure 4): the learning curve, one panel per experiment: held-out
+  accuracy of the self-edits of the policy after 0, 1, 2, ... rounds (arm `self_edit` is round 0, `seal_round_N`
+  round N) with 95 % bootstrap intervals, beside base, passage and self_edit; and the training reward of every
+  round;
 - the forgetting heatmap (Figure 6), for runs with continual-learning arms `continual_step_N`;
 - reward distributions per round; SFT loss per round; time per phase and per rank of each run.
 Every function returns the path it wrote, or None when the runs hold nothing to draw.
@@ -22,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from . import stats  # noqa: E402
 from .tables import describe_arm  # noqa: E402
 
 _SEAL_ROUND = re.compile(r"^seal_round_(\d+)$")
@@ -33,6 +35,9 @@ BASELINE_ARMS = ("base", "passage", "context", "synthetic", "icl", "oracle_ttt",
 
 DPI = 150
 BASELINE_COLORS = ["0.35", "#55A868", "#55A868", "#8172B3", "0.35", "#C44E52", "#C44E52"]
+#: Line styles of the reference lines, by their place in BASELINE_ARMS (the round-0 arm's line is solid, in the
+#: colour of the curve).
+REF_STYLES = ["--", ":", ":", "-.", "--", (0, (5, 1, 1, 1)), (0, (5, 1, 1, 1))]
 COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 PHASES = [("seconds_sampling", "sampling"), ("seconds_inner", "inner loops"), ("seconds_sft", "SFT update"),
           ("seconds_comm", "communication")]
@@ -90,26 +95,91 @@ def reward_label(runs) -> str:
     return "reward" + (f" ({', '.join(parts)})" if parts else "")
 
 
-def accuracy_over_rounds(experiments: list, path: str) -> str | None:
-    """Figure 4: (a) held-out accuracy by ReSTEM round with the baselines, (b) training reward by round."""
-    curves, baselines, rewards = [], [], []
+def learning_curve_points(table: pd.DataFrame, experiment: str) -> tuple:
+    """From the arm table (tables.arm_table) of one experiment: (curve, references). `curve` is a list of (round,
+    arm, accuracy, lo, hi) by round: the round-0 arm (the untrained policy's self-edits, the first of ROUND0_ARMS
+    the experiment has) and every seal_round_N. `references` is a list of (arm, accuracy, lo, hi) for the
+    BASELINE_ARMS it has and the round-0 arm, drawn as horizontal lines."""
+    t = table[table["experiment"] == experiment].set_index("arm") if len(table) else pd.DataFrame()
+
+    def point(a):
+        return float(t.loc[a, "accuracy"]), float(t.loc[a, "accuracy_lo"]), float(t.loc[a, "accuracy_hi"])
+
+    round0 = next((a for a in ROUND0_ARMS if a in t.index), None)
+    curve = [(0, round0, *point(round0))] if round0 else []
+    for a in t.index:
+        m = _SEAL_ROUND.match(a)
+        if m:
+            curve.append((int(m.group(1)), a, *point(a)))
+    curve.sort()
+    refs = [(a, *point(a)) for a in BASELINE_ARMS if a in t.index]
+    if round0:
+        refs.append((round0, *point(round0)))
+    return curve, refs
+
+
+def _yerr(ys, los, his) -> np.ndarray:
+    """Error-bar lengths below and above each point from its interval (0 where the interval is unknown; never
+    negative, should a point lie outside its interval: an accuracy attribute that differs from the rows)."""
+    below = [max(0.0, y - lo) if not math.isnan(lo) else 0.0 for y, lo in zip(ys, los)]
+    above = [max(0.0, hi - y) if not math.isnan(hi) else 0.0 for y, hi in zip(ys, his)]
+    return np.array([below, above])
+
+
+def _learning_curve_panel(ax, e, curve, refs, color, title):
+    """One experiment's panel: the SEAL curve with interval bars, the references as lines with shaded intervals.
+    Returns the values that bound the y axis."""
+    domain = e.runs[0].domain
+    n_runs = len({stats.run_key(r) for r in e.runs})
+    vals = []
+    for arm, acc, lo, hi in refs:
+        if arm in BASELINE_ARMS:
+            k = BASELINE_ARMS.index(arm)
+            c, ls = BASELINE_COLORS[k % len(BASELINE_COLORS)], REF_STYLES[k % len(REF_STYLES)]
+            name = describe_arm(arm, domain)
+        else:  # the round-0 arm: the curve's own starting level, in the curve's colour
+            c, ls, name = color, "-", describe_arm(arm, domain)
+        ax.axhline(acc, color=c, ls=ls, lw=1.0 if c == color else 1.3, alpha=0.7 if c == color else 1.0,
+                   label=f"{name} ({100 * acc:.1f})")
+        if not (math.isnan(lo) or math.isnan(hi)) and hi > lo:
+            ax.axhspan(lo, hi, color=c, alpha=0.10, lw=0)
+        vals += [acc, hi]
+    if curve:
+        xs = [c[0] for c in curve]
+        ys = [c[2] for c in curve]
+        ax.errorbar(xs, ys, yerr=_yerr(ys, [c[3] for c in curve], [c[4] for c in curve]), color=color, marker="o",
+                    lw=2, ms=6, capsize=3, zorder=3, label="SEAL: self-edits of the policy after round x (bars and shading: 95 % CI)")
+        for x, y in zip(xs, ys):
+            ax.annotate(f"{100 * y:.1f}", (x, y), textcoords="offset points", xytext=(6, 5), ha="left",
+                        fontsize=7, color=color)
+        vals += ys + [c[4] for c in curve]
+    ax.set_xlim(-0.3, max([c[0] for c in curve] + [1]) + 0.3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    _pct_axis(ax, [v for v in vals if not math.isnan(v)])
+    ax.set_xlabel("ReSTEM round of the policy that wrote the self-edits")
+    ax.set_ylabel("held-out accuracy" if domain == "knowledge" else "success rate")
+    ax.set_title(title + (f" ({n_runs} seeds pooled)" if n_runs > 1 else ""))
+    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.2), ncol=1, frameon=False)
+    return vals
+
+
+def accuracy_over_rounds(experiments: list, path: str, table: pd.DataFrame | None = None) -> str | None:
+    """Figure 4: (a) the learning curve, one panel per experiment: accuracy of the self-edits of the policy after 0,
+    1, 2, ... ReSTEM rounds with their 95 % bootstrap intervals as error bars, beside base, passage and self_edit
+    (lines, their intervals shaded); seeds pooled as in the table; (b) the training reward by round. `table` is
+    the report's arm table (tables.arm_table, both domains concatenated); computed here when not given."""
+    from .tables import arm_table
+    if table is None:
+        parts = [arm_table(experiments, d) for d in ("knowledge", "arc")]
+        parts = [t for t in parts if not t.empty]
+        table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    panels = []
     for i, e in enumerate(experiments):
-        color = COLORS[i % len(COLORS)]
-        pts = {}
-        for r in e.runs:
-            for arm, a in r.arms.items():
-                m = _SEAL_ROUND.match(arm)
-                it = int(m.group(1)) if m else (0 if arm in ROUND0_ARMS else None)
-                if it is not None:
-                    pts.setdefault(it, []).append(a.accuracy)
-        if pts:
-            xs = sorted(pts)
-            curves.append((e.label, color, xs, [np.mean(pts[x]) for x in xs],
-                           [np.std(pts[x], ddof=1) if len(pts[x]) > 1 else 0.0 for x in xs], max(len(v) for v in pts.values())))
-        for arm in BASELINE_ARMS:
-            accs = [r.arms[arm].accuracy for r in e.runs if arm in r.arms]
-            if accs:
-                baselines.append((e.label, color, arm, float(np.mean(accs)), e.runs[0].domain))
+        curve, refs = learning_curve_points(table, e.label)
+        if curve or refs:
+            panels.append((e, curve, refs, COLORS[i % len(COLORS)]))
+    rewards = []
+    for i, e in enumerate(experiments):
         per_round = {}
         for r in e.runs:
             if len(r.samples) == 0:
@@ -120,54 +190,42 @@ def accuracy_over_rounds(experiments: list, path: str) -> str | None:
                 per_round.setdefault(int(rnd), []).append((g["reward"].mean(), best))
         if per_round:
             xs = sorted(per_round)
-            rewards.append((e.label, color, xs, [np.mean([m for m, _ in per_round[x]]) for x in xs],
+            rewards.append((e.label, COLORS[i % len(COLORS)], xs, [np.mean([m for m, _ in per_round[x]]) for x in xs],
                             [np.mean([b for _, b in per_round[x]]) for x in xs]))
-    if not curves and not rewards:
+    if not panels and not rewards:
         return None
     _style()
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.25, 1]})
-    styles = ["--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)), (0, (8, 3))]
-    xmax = max([max(c[2]) for c in curves] + [max(r[2]) for r in rewards] + [1])
-    allvals = []
-    for label, color, xs, ys, sd, n in curves:
-        runs_note = f" (mean ± std of {n} runs)" if n > 1 else ""
-        ax.errorbar(xs, ys, yerr=sd if n > 1 else None, color=color, marker="o", lw=2, ms=6, capsize=3,
-                    label=(f"{_short(label)}: SEAL self-edits" if len(experiments) > 1
-                           else "SEAL: self-edits of the policy after round x") + runs_note)
-        for x, y in zip(xs, ys):
-            ax.annotate(f"{100 * y:.1f}", (x, y), textcoords="offset points", xytext=(0, 7), ha="center",
-                        fontsize=7, color=color)
-        allvals += [y + s for y, s in zip(ys, sd)]
-    for j, (label, color, arm, acc, domain) in enumerate(baselines):
-        ls = styles[BASELINE_ARMS.index(arm) % len(styles)]
-        name = describe_arm(arm, domain)
-        ax.axhline(acc, color=color if len(experiments) > 1 else BASELINE_COLORS[BASELINE_ARMS.index(arm) % len(BASELINE_COLORS)],
-                   ls=ls, lw=1.3,
-                   label=(f"{_short(label)}: " if len(experiments) > 1 else "") + f"{name} ({100 * acc:.1f})")
-        allvals.append(acc)
-    ax.set_xlim(-0.3, xmax + 0.3)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    _pct_axis(ax, allvals)
-    ax.set_xlabel("ReSTEM round of the policy that wrote the self-edits")
-    ax.set_ylabel("held-out accuracy")
-    ax.set_title("(a) Accuracy over ReSTEM rounds")
-    if curves or baselines:
-        ax.legend(loc="upper left", bbox_to_anchor=(0, -0.18), ncol=1, frameon=False)
-    else:
+    n = max(1, len(panels)) + 1
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 5.0 * nrows), squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    for k, (e, curve, refs, color) in enumerate(panels):
+        what = "Learning curve" + (f": {_short(e.label, 32)}" if len(experiments) > 1 else "")
+        _learning_curve_panel(flat[k], e, curve, refs, color, f"({letters[k % 26]}) {what}")
+    if not panels:
+        ax = flat[0]
         ax.text(0.5, 0.5, "no eval arms in these runs", ha="center", va="center", transform=ax.transAxes, color="0.4")
+        ax.set_title("(a) Learning curve")
+        ax.set_xlabel("ReSTEM round of the policy that wrote the self-edits")
+    bx = flat[max(1, len(panels))]
     for label, color, xs, mean, best in rewards:
         prefix = f"{_short(label, 28)}: " if len(experiments) > 1 else ""
         bx.plot(xs, mean, color=color, marker="o", lw=2, label=prefix + "mean reward of all self-edits")
         bx.plot(xs, best, color=color, marker="s", lw=1.3, ls="--", label=prefix + "mean of best per context (top-1)")
     if not rewards:
         bx.text(0.5, 0.5, "no completed rounds", ha="center", va="center", transform=bx.transAxes, color="0.4")
+    xmax = max([max(r[2]) for r in rewards] + [1])
     bx.set_xlim(-0.3, xmax + 0.3)
     bx.xaxis.set_major_locator(MaxNLocator(integer=True))
     bx.set_xlabel("ReSTEM round (samples from the policy at its start)")
     bx.set_ylabel(reward_label([r for e in experiments for r in e.runs]))
-    bx.set_title("(b) Training reward per round")
+    bx.set_title(f"({letters[max(1, len(panels)) % 26]}) Training reward per round")
     if rewards:
-        bx.legend(loc="upper left", bbox_to_anchor=(0, -0.18), frameon=False)
+        bx.legend(loc="upper left", bbox_to_anchor=(0, -0.2), frameon=False)
+    for ax in flat[max(1, len(panels)) + 1:]:
+        ax.set_visible(False)
     fig.tight_layout()
     return _save(fig, path)
 

@@ -2,17 +2,23 @@
 
 Writes into DIR:
   report.md                     everything below in one page (tables inline, figures linked), plus the warnings
-  table2_knowledge.{md,csv}     Table 2: knowledge-incorporation arms (accuracy, questions, seconds)
-  table1_arc.{md,csv}           Table 1: ARC arms (success rate, tasks, seconds)
+  table2_knowledge.{md,csv}     Table 2: knowledge-incorporation arms (accuracy with its 95 % bootstrap interval
+                                over contexts, questions, seconds)
+  table2_paired.{md,csv}        SEAL vs untrained self-edits: each seal_round_N minus self_edit (and passage), paired
+                                bootstrap interval over the contexts both arms have, in points
+  table1_arc.{md,csv}           Table 1: ARC arms (success rate with its interval, tasks, seconds)
+  table1_paired.{md,csv}        the same pairing for ARC (against ttt_self_edit and icl)
   runs.{md,csv}                 one row per file: status, seed, ranks, rounds completed, resumes, ...
   rounds.csv                    one row per completed round: rewards, kept, SFT steps, phase seconds
-  fig4_accuracy_over_rounds.png accuracy after 0, 1, 2, ... ReSTEM rounds beside the baselines; training reward
+  fig4_accuracy_over_rounds.png the learning curve: accuracy after 0, 1, 2, ... ReSTEM rounds with 95 % intervals
+                                beside base, passage and self_edit, one panel per experiment; training reward
   fig6_forgetting_<exp>.png     continual-learning forgetting heatmap (runs with continual_step_N arms)
   rewards.png, sft_loss.png     reward of every self-edit per round; policy-update loss
   timing_<run>.png              time per phase (rank 0) and work per rank, per run
-Files of several seeds of one config are averaged (mean, and std over runs). Exit status: 0 on success (with
-warnings printed for damaged or old files), 2 when a file cannot be read as a seal run at all or nothing could be
-read.
+Files of several seeds of one config are averaged (mean, and std over runs); their contexts are pooled in the
+intervals (analysis.stats: units are (seed, context) pairs, 10,000 resamples, a fixed seed). Exit status: 0 on
+success (with warnings printed for damaged or old files), 2 when a file cannot be read as a seal run at all or
+nothing could be read.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import sys
 import traceback
 import warnings
 
-from . import figures, tables
+import pandas as pd
+
+from . import figures, stats, tables
 from .runfile import MetricsFileError, MetricsWarning, load_run
 
 
@@ -68,20 +76,38 @@ def build_report(paths: list, out: str, quiet: bool = False) -> dict:
                                   "resumes", "warnings"])
     write("runs.md", runs_md)
 
+    arm_tables = []
     for domain, num, fname, title in (("knowledge", 2, "table2_knowledge", "Table 2: knowledge incorporation"),
                                       ("arc", 1, "table1_arc", "Table 1: few-shot ARC")):
         df = tables.arm_table(exps, domain)
         if df.empty:
             continue
+        arm_tables.append(df)
         df.to_csv(os.path.join(out, fname + ".csv"), index=False)
         written.append(os.path.join(out, fname + ".csv"))
         text = tables.arm_markdown(df, domain)
         write(fname + ".md", text)
+        unit = "context" if domain == "knowledge" else "task"
         md += [f"## {title}", "", text,
                ("*accuracy*: share of answers judged correct; *questions*: distinct questions; *answers*: rows "
                 "(a self-edit arm asks every question once per sampled self-edit); *seconds*: wall-clock of the arm."
                 if domain == "knowledge" else
-                "*success*: share of tasks solved; *seconds*: wall-clock of the arm."), ""]
+                "*success*: share of tasks solved; *seconds*: wall-clock of the arm.")
+               + f" *95 % CI*: percentile bootstrap over (seed, {unit}) pairs ({stats.RESAMPLES:,} resamples of the "
+               f"{unit}s with replacement; accuracy = correct answers / answers over the resample).", ""]
+        paired = tables.paired_table(exps, domain)
+        if paired.empty:
+            continue
+        pname = f"table{num}_paired"
+        paired.to_csv(os.path.join(out, pname + ".csv"), index=False)
+        written.append(os.path.join(out, pname + ".csv"))
+        ptext = tables.paired_markdown(paired)
+        write(pname + ".md", ptext)
+        md += ["## SEAL vs untrained self-edits" + (" (ARC)" if domain == "arc" else ""), "", ptext,
+               f"Over the (seed, {unit}) pairs both arms have: each pair's accuracy in the SEAL round minus in the "
+               f"reference arm; *Δ* is their mean in points (each {unit} weighs the same), *95 % CI* a paired "
+               f"percentile bootstrap ({stats.RESAMPLES:,} resamples of the pairs, both arms together); *excludes 0*: "
+               f"the interval lies wholly above or below 0.", ""]
 
     rounds = tables.rounds_table(exps)
     if not rounds.empty:
@@ -95,7 +121,8 @@ def build_report(paths: list, out: str, quiet: bool = False) -> dict:
                                   {"seconds_total": "sec"}), ""]
 
     figs = []
-    p = figures.accuracy_over_rounds(exps, os.path.join(out, "fig4_accuracy_over_rounds.png"))
+    p = figures.accuracy_over_rounds(exps, os.path.join(out, "fig4_accuracy_over_rounds.png"),
+                                     table=pd.concat(arm_tables, ignore_index=True) if arm_tables else None)
     if p:
         figs.append(("Accuracy over ReSTEM rounds (Figure 4)", p))
     for p in figures.forgetting_heatmap(exps, lambda label: os.path.join(out, f"fig6_forgetting_{_safe(label)}.png")):

@@ -3,7 +3,9 @@ of the runs and of their rounds.
 
 Runs are grouped into *experiments*: files whose resolved configs are equal once `run.seed` and `run.threads`
 are removed (a seed sweep is one experiment). An experiment's accuracy is the mean over its runs; with two or more
-runs the sample standard deviation is given too.
+runs the sample standard deviation is given too. Every arm has a 95 % bootstrap interval over its (run, context)
+units, and each SEAL round is set against the untrained self-edits (and the passage) with a paired bootstrap
+interval (analysis.stats).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import stats
 from .runfile import Run
 
 #: Config keys that do not change what an experiment measures.
@@ -43,6 +46,10 @@ ARC_ARMS = {
     "oracle_ttt": "Oracle TTT",
     "oracle": "Oracle TTT",
 }
+#: Arms each SEAL round is paired against, in this order (those an experiment has): the untrained policy's own
+#: self-edits first, then the passage (knowledge) or in-context learning (ARC).
+KNOWLEDGE_REFERENCES = ("self_edit", "self_edits", "passage", "context")
+ARC_REFERENCES = ("ttt_self_edit", "ttt_untrained", "self_edit", "icl")
 
 
 @dataclass
@@ -109,18 +116,51 @@ def arm_table(experiments: list, domain: str) -> pd.DataFrame:
             have = [r.arms[a] for r in runs if a in r.arms]
             acc = np.array([x.accuracy for x in have], dtype=float)
             qs = sorted({x.n_questions for x in have})
+            ci = stats.arm_interval(runs, a)
             rows.append({
                 "experiment": e.label,
                 "arm": a,
                 "method": describe_arm(a, domain),
                 "accuracy": float(acc.mean()),
+                "accuracy_lo": ci["accuracy_lo"],
+                "accuracy_hi": ci["accuracy_hi"],
                 "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else math.nan,
                 "runs": len(have),
                 "questions": qs[0] if len(qs) == 1 else f"{qs[0]}-{qs[-1]}",
                 "tasks" if domain == "arc" else "contexts": _one_or_range([x.n_contexts for x in have]),
                 "answers": _one_or_range([x.n_answers for x in have]),
                 "seconds": float(np.nanmean([x.seconds for x in have])) if any(not math.isnan(x.seconds) for x in have) else math.nan,
+                "units": ci["units"],
+                "accuracy_pooled": ci["accuracy_pooled"],
             })
+    return pd.DataFrame(rows)
+
+
+def seal_rounds(arms) -> list:
+    """The SEAL round arms (seal_round_N) among `arms`, by N."""
+    return sorted((a for a in arms if _SEAL_ROUND.match(a)), key=lambda a: int(_SEAL_ROUND.match(a).group(1)))
+
+
+def paired_table(experiments: list, domain: str) -> pd.DataFrame:
+    """One row per (experiment, SEAL round, reference arm) of the runs of `domain`: the units present in both arms,
+    the mean per-unit accuracy of each over those units, the mean difference (round − reference) and its paired
+    bootstrap interval, all in percentage points, and whether the interval excludes 0. A reference the
+    experiment lacks gives no row; arms without a common unit give a row with 0 paired units and no numbers."""
+    refs = ARC_REFERENCES if domain == "arc" else KNOWLEDGE_REFERENCES
+    rows = []
+    for e in experiments:
+        runs = [r for r in e.runs if r.domain == domain]
+        present = {a for r in runs for a in r.arms}
+        for a in seal_rounds(present):
+            ua = stats.arm_units(runs, a)
+            for b in (x for x in refs if x in present):
+                p = stats.paired_interval(ua, stats.arm_units(runs, b))
+                rows.append({
+                    "experiment": e.label, "arm": a, "reference": b, "paired_units": p["paired_units"],
+                    "arm_accuracy_pp": 100 * p["arm_accuracy"], "reference_accuracy_pp": 100 * p["reference_accuracy"],
+                    "diff_pp": 100 * p["diff"], "diff_lo_pp": 100 * p["diff_lo"], "diff_hi_pp": 100 * p["diff_hi"],
+                    "excludes_zero": p["excludes_zero"],
+                })
     return pd.DataFrame(rows)
 
 
@@ -175,6 +215,8 @@ def _fmt(v, kind: str = "") -> str:
         return "—"
     if kind == "pct":
         return f"{100 * v:.1f}"
+    if kind == "pp":
+        return f"{v:.1f}"
     if kind == "sec":
         return f"{v:.1f}" if v < 1000 else f"{v:.0f}"
     if isinstance(v, float):
@@ -206,4 +248,30 @@ def arm_markdown(df: pd.DataFrame, domain: str) -> str:
         heads += ["± std (pp)", "runs"]
     cols += ["questions", unit, "answers", "seconds"]
     heads += ["questions", unit, "answers", "seconds"]
+    cols.insert(cols.index("accuracy") + 1, "ci")
+    heads.insert(heads.index(metric) + 1, "95 % CI")
+    df = df.assign(ci=[_interval(lo, hi, 100) for lo, hi in zip(df["accuracy_lo"], df["accuracy_hi"])])
     return to_markdown(df, cols, heads, {"accuracy": "pct", "accuracy_std": "pct", "seconds": "sec"})
+
+
+def _interval(lo, hi, scale: float = 1.0) -> str:
+    """"[lo, hi]" with one decimal after scaling; "—" when the interval is unknown."""
+    if lo is None or hi is None or pd.isna(lo) or pd.isna(hi):
+        return "—"
+    return f"[{scale * lo:.1f}, {scale * hi:.1f}]"
+
+
+def paired_markdown(df: pd.DataFrame) -> str:
+    """The paired table in points: Δ = SEAL round − reference over the units both arms have."""
+    if df.empty:
+        return ""
+    multi_exp = df["experiment"].nunique() > 1
+    df = df.assign(ci=[_interval(lo, hi) for lo, hi in zip(df["diff_lo_pp"], df["diff_hi_pp"])],
+                   diff=[f"{v:+.1f}" if not pd.isna(v) else "—" for v in df["diff_pp"]],
+                   excludes=["yes" if x else ("—" if n == 0 else "no")
+                             for x, n in zip(df["excludes_zero"], df["paired_units"])])
+    cols = (["experiment"] if multi_exp else []) + ["arm", "reference", "paired_units", "arm_accuracy_pp",
+                                                    "reference_accuracy_pp", "diff", "ci", "excludes"]
+    heads = (["experiment"] if multi_exp else []) + ["arm", "vs", "paired units", "arm (%)", "vs (%)", "Δ (pp)",
+                                                     "95 % CI (pp)", "excludes 0"]
+    return to_markdown(df, cols, heads, {"arm_accuracy_pp": "pp", "reference_accuracy_pp": "pp"})

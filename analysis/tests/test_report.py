@@ -104,7 +104,7 @@ def test_table2_equals_the_files(seal_files, finished):
     sa = t2.set_index("arm")
     assert sa.loc["self_edit", "answers"] == 3 * sa.loc["self_edit", "questions"]
     md = (tmp_path / "table2_knowledge.md").read_text()
-    assert md.splitlines()[0].startswith("| arm | method | accuracy (%) | questions")
+    assert md.splitlines()[0].startswith("| arm | method | accuracy (%) | 95 % CI | questions")
     assert len(md.strip().splitlines()) == 2 + 4
     assert "Table 2" in (tmp_path / "report.md").read_text()
     assert not (tmp_path / "table1_arc.csv").exists()
