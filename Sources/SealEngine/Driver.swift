@@ -74,6 +74,7 @@ extension ReSTEMEngine {
             for arm in config.strings("eval.arms") where !have.contains(arm) {
                 try evaluate(arm: arm, kind: try EngineConfig.armKind(arm), metrics: metrics, out: out)
             }
+            try evaluateRetention(0, out: out, metrics: metrics)
         }
         // A resumed run whose last completed round lacks its evaluation (killed during it) does it now, while the
         // policy is that round's.
@@ -100,15 +101,27 @@ extension ReSTEMEngine {
     func evaluateRound(_ rounds: Int, out: String, metrics: MetricsFile?) throws {
         guard config.bool("eval.after_train") || config.bool("eval.each_round") else { return }
         let arm = "seal_round_\(rounds)"
+        if try !armsDone(metrics).contains(arm) {
+            try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds, out: out)
+        }
+        try evaluateRetention(rounds, out: out, metrics: metrics)
+    }
+
+    /// With `eval.retention`: the policy after `rounds` rounds, unadapted, on the retention split, as arm
+    /// `retention_round_<rounds>` (unless already written).
+    func evaluateRetention(_ rounds: Int, out: String, metrics: MetricsFile?) throws {
+        guard config.bool("eval.retention") else { return }
+        let arm = "retention_round_\(rounds)"
         if try armsDone(metrics).contains(arm) { return }
-        try evaluate(arm: arm, kind: .selfEdits, metrics: metrics, round: rounds, out: out)
+        try evaluate(arm: arm, kind: .none, split: "retention", metrics: metrics, round: rounds, out: out)
     }
 
     /// The paper's Table 2 shape: one line per arm with accuracy, questions and seconds.
     func summaryTable(_ metrics: MetricsFile) throws -> String {
         let arms = try metrics.evalArms()
         // Configured arms first, in config order, then the SEAL rounds in order.
-        let order = config.strings("eval.arms") + (0...max(0, config.int("run.rounds"))).map { "seal_round_\($0)" }
+        let rounds = 0...max(0, config.int("run.rounds"))
+        let order = config.strings("eval.arms") + rounds.map { "seal_round_\($0)" } + rounds.map { "retention_round_\($0)" }
         let sorted = arms.sorted { (order.firstIndex(of: $0) ?? .max, $0) < (order.firstIndex(of: $1) ?? .max, $1) }
         func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
             let fill = String(repeating: " ", count: max(0, n - s.count))

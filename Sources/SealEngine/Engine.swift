@@ -72,6 +72,7 @@ public enum EngineConfig {
         ConfigKey("eval.samples", .int, .int(0), "Self-edits per context in the self_edit / seal_round_N arms (0: sampling.samples). SEAL's ARC draws 15 per training task but 5 per evaluation task.", range: .ints(0, 4096)),
         ConfigKey("eval.each_round", .bool, .bool(false), "After every round n, evaluate the policy's self-edits as arm seal_round_n (the accuracy-over-rounds curve)."),
         ConfigKey("eval.before_train", .bool, .bool(false), "`train` first runs eval.arms with the starting policy, so one run holds every arm of the table."),
+        ConfigKey("eval.retention", .bool, .bool(false), "Also ask the domain's retention split (passages the starting policy knows; knowledge.retention_file) without adaptation: arm retention_round_0 with the starting policy (with eval.before_train), retention_round_n after each round that is evaluated. What the policy updates made the policy forget."),
     ]
 
     /// The arm kind of a configured arm name.

@@ -42,6 +42,7 @@ extension ReSTEMEngine {
         } else if arms {
             splits.append("eval")
         }
+        if forTrain && config.bool("eval.retention") && config.string("run.experiment") == "restem" { splits.append("retention") }
         for split in splits {
             let n = try domain.contexts(split: split).count
             if n == 0 { throw EngineError("the \(split) split has no contexts: nothing to run") }

@@ -18,6 +18,10 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.eval_shuffle_seed", .int, .int(-1), "Shuffle the evaluation passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order).", range: .atLeast(-1)),
         ConfigKey("knowledge.eval_count", .int, .int(0), "Use the first N evaluation passages (after shuffle and skip; 0: all).", range: .atLeast(0)),
         ConfigKey("knowledge.eval_skip", .int, .int(0), "Skip the first N evaluation passages (keeps train and eval apart when both read one file).", range: .atLeast(0)),
+        ConfigKey("knowledge.retention_file", .string, .string(""), "Passages the starting policy already knows (either layout), asked without adaptation as arms retention_round_N when eval.retention is on: what the policy updates made it forget (the toy world: world/known_qa.json)."),
+        ConfigKey("knowledge.retention_shuffle_seed", .int, .int(-1), "Shuffle the retention passages as Python's random.seed(N); random.shuffle(list) does before skip/count (-1: file order).", range: .atLeast(-1)),
+        ConfigKey("knowledge.retention_count", .int, .int(0), "Use the first N retention passages (after shuffle and skip; 0: all).", range: .atLeast(0)),
+        ConfigKey("knowledge.retention_skip", .int, .int(0), "Skip the first N retention passages.", range: .atLeast(0)),
         ConfigKey("knowledge.self_edits_file", .string, .string(""), "Self-edits written elsewhere, per passage (a SEAL synthetic-data file: {title, context, completions}), e.g. gpt4_1_val.json; looked up by title and text."),
         ConfigKey("knowledge.prompt", .string, .string("implications"), "Self-edit prompt: implications, implications-long, implications-very-long, rewrite or self-qa (SEAL's texts).", range: .oneOf(KnowledgePrompts.selfEditTemplates.keys.sorted())),
         ConfigKey("knowledge.prompt_template", .string, .string(""), "Own self-edit prompt replacing knowledge.prompt: text with {title} and {context} ({{ and }} for literal braces)."),
@@ -44,6 +48,8 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     let train: [Passage]
     let eval: [Passage]
+    /// Passages the starting policy knows (`knowledge.retention_file`), for the retention arms.
+    let retention: [Passage]
     let byID: [String: Passage]
     let rules: SelfEditRules
     let endWithEOS: Bool
@@ -74,7 +80,8 @@ public final class KnowledgeDomain: SelfEditDomain {
         }
         train = try load("train", prefix: "train/")
         eval = try load("eval", prefix: "eval/")
-        byID = Dictionary(uniqueKeysWithValues: (train + eval).map { ($0.id, $0) })
+        retention = try load("retention", prefix: "retention/")
+        byID = Dictionary(uniqueKeysWithValues: (train + eval + retention).map { ($0.id, $0) })
         let emptyName = config.string("knowledge.empty_self_edit")
         guard let empty = EmptySelfEditPolicy(rawValue: emptyName) else {
             throw KnowledgeDataError("knowledge.empty_self_edit must be \(EmptySelfEditPolicy.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(emptyName)')")
@@ -103,10 +110,10 @@ public final class KnowledgeDomain: SelfEditDomain {
     }
 
     /// The passages of a split, after shuffle, skip and count.
-    public func passages(split: String) -> [Passage] { split == "train" ? train : eval }
+    public func passages(split: String) -> [Passage] { split == "train" ? train : split == "retention" ? retention : eval }
 
     public func contexts(split: String) throws -> [ContextInfo] {
-        guard split == "train" || split == "eval" else { throw KnowledgeDataError("unknown split '\(split)' (train or eval)") }
+        guard ["train", "eval", "retention"].contains(split) else { throw KnowledgeDataError("unknown split '\(split)' (train, eval or retention)") }
         if passages(split: split).isEmpty {
             throw KnowledgeDataError("knowledge.\(split)_file is not set: this run needs the \(split) split's passages")
         }

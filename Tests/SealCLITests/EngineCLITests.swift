@@ -236,6 +236,34 @@ final class EngineCLITests: XCTestCase {
         XCTAssertTrue(r.out.range(of: "base +[0-9.]+% +2 ", options: .regularExpression) != nil, r.out)
     }
 
+    /// Issue 16: eval.retention asks passages the starting policy knows (knowledge.retention_file) without
+    /// adaptation before training and after every evaluated round (arms retention_round_N): what the updates made
+    /// the policy forget. With the eval passages as the retention file, retention_round_0 answers exactly as base.
+    func testRetentionArmsAfterEveryRound() throws {
+        let (cfg, dir) = try setup()
+        let out = dir.appendingPathComponent("retention.h5").path
+        let evalFile = dir.appendingPathComponent("eval.json").path
+        let r = try MPIRunner.run(ranks: 2, ["knowledge", "train", "--config", cfg, "--out", out,
+                                             "--set", "eval.before_train=true", "--set", "eval.each_round=true", "--set", "eval.arms=[\"base\"]",
+                                             "--set", "eval.retention=true", "--set", "knowledge.retention_file=\"\(evalFile)\""])
+        XCTAssertEqual(r.status, 0, r.err)
+        let script = """
+        import h5py, json, sys
+        f = h5py.File(sys.argv[1], 'r')
+        out = {a: [x.decode() if isinstance(x, bytes) else x for x in f['evals'][a]['prediction'][()].tolist()] for a in f['evals']}
+        print(json.dumps(out, sort_keys=True))
+        """
+        let arms = try JSONSerialization.jsonObject(with: Data(try h5py(script, out).utf8)) as! [String: [String]]
+        XCTAssertEqual(arms.keys.sorted(), ["base", "retention_round_0", "retention_round_1", "retention_round_2", "seal_round_1", "seal_round_2"])
+        XCTAssertEqual(arms["retention_round_0"], arms["base"], "the starting policy, unadapted, on the same passages")
+        XCTAssertTrue(r.out.contains("retention_round_2"), r.out)
+        // Without a retention file the run is refused before any work, naming the key.
+        let bad = try MPIRunner.run(ranks: nil, ["knowledge", "train", "--config", cfg, "--out", dir.appendingPathComponent("bad.h5").path,
+                                                 "--set", "eval.retention=true"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.err.contains("knowledge.retention_file"), bad.err)
+    }
+
     /// Every eval arm's predictions and verdicts plus every round's SFT losses, read with h5py.
     func armsAndLosses(_ h5: String) throws -> String {
         let script = """
