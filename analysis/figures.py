@@ -118,6 +118,18 @@ def learning_curve_points(table: pd.DataFrame, experiment: str) -> tuple:
     return curve, refs
 
 
+def retention_points(table: pd.DataFrame, experiment: str) -> list:
+    """(round, accuracy, lo, hi) of the experiment's retention_round_N arms (passages the starting policy knew, asked
+    unadapted after N rounds), by round; empty without them."""
+    t = table[table["experiment"] == experiment].set_index("arm") if len(table) else pd.DataFrame()
+    out = []
+    for a in t.index:
+        m = re.match(r"^retention_round_(\d+)$", str(a))
+        if m:
+            out.append((int(m.group(1)), float(t.loc[a, "accuracy"]), float(t.loc[a, "accuracy_lo"]), float(t.loc[a, "accuracy_hi"])))
+    return sorted(out)
+
+
 def _yerr(ys, los, his) -> np.ndarray:
     """Error-bar lengths below and above each point from its interval (0 where the interval is unknown; never
     negative, should a point lie outside its interval: an accuracy attribute that differs from the rows)."""
@@ -126,7 +138,7 @@ def _yerr(ys, los, his) -> np.ndarray:
     return np.array([below, above])
 
 
-def _learning_curve_panel(ax, e, curve, refs, color, title):
+def _learning_curve_panel(ax, e, curve, refs, color, title, retention=()):
     """One experiment's panel: the SEAL curve with interval bars, the references as lines with shaded intervals.
     Returns the values that bound the y axis."""
     domain = e.runs[0].domain
@@ -159,7 +171,18 @@ def _learning_curve_panel(ax, e, curve, refs, color, title):
     ax.set_xlabel("ReSTEM round of the policy that wrote the self-edits")
     ax.set_ylabel("held-out accuracy" if domain == "knowledge" else "success rate")
     ax.set_title(title + (f" ({n_runs} seeds pooled)" if n_runs > 1 else ""))
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.2), ncol=1, frameon=False)
+    handles, labels = ax.get_legend_handles_labels()
+    if retention:
+        # What the same policies still answer about passages they knew before training, on an axis of its own.
+        rx = ax.twinx()
+        xs, ys = [r[0] for r in retention], [r[1] for r in retention]
+        rx.errorbar(xs, ys, yerr=_yerr(ys, [r[2] for r in retention], [r[3] for r in retention]), color="0.35", ls="--",
+                    marker="s", ms=5, lw=1.3, capsize=3, label="retention: known passages, unadapted policy (right axis)")
+        _pct_axis(rx, [v for r in retention for v in r[1:] if not math.isnan(v)])
+        rx.set_ylabel("retention accuracy", color="0.35")
+        h2, l2 = rx.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(0, -0.2), ncol=1, frameon=False)
     return vals
 
 
@@ -203,7 +226,7 @@ def accuracy_over_rounds(experiments: list, path: str, table: pd.DataFrame | Non
     letters = "abcdefghijklmnopqrstuvwxyz"
     for k, (e, curve, refs, color) in enumerate(panels):
         what = "Learning curve" + (f": {_short(e.label, 32)}" if len(experiments) > 1 else "")
-        _learning_curve_panel(flat[k], e, curve, refs, color, f"({letters[k % 26]}) {what}")
+        _learning_curve_panel(flat[k], e, curve, refs, color, f"({letters[k % 26]}) {what}", retention_points(table, e.label))
     if not panels:
         ax = flat[0]
         ax.text(0.5, 0.5, "no eval arms in these runs", ha="center", va="center", transform=ax.transAxes, color="0.4")

@@ -26,6 +26,8 @@ from .runfile import Run
 IGNORED_KEYS = {"run.seed", "run.threads"}
 
 _SEAL_ROUND = re.compile(r"^seal_round_(\d+)$")
+#: Arms of passages the starting policy knew, asked unadapted after N rounds (eval.retention): what it forgot.
+_RETENTION = re.compile(r"^retention_round_(\d+)$")
 _CONTINUAL = re.compile(r"^continual_(?:seq(\d+)_)?step_(\d+)$")
 
 #: Knowledge arms in the order of the paper's Table 2, with what each row means.
@@ -88,9 +90,12 @@ def arm_order(arm: str, domain: str) -> tuple:
     m = _SEAL_ROUND.match(arm)
     if m:
         return (1, int(m.group(1)), arm)
+    m = _RETENTION.match(arm)
+    if m:
+        return (2, int(m.group(1)), arm)
     if _CONTINUAL.match(arm):
-        return (3, int(_CONTINUAL.match(arm).group(1) or 0), int(_CONTINUAL.match(arm).group(2)), arm)
-    return (2, 0, arm)
+        return (4, int(_CONTINUAL.match(arm).group(1) or 0), int(_CONTINUAL.match(arm).group(2)), arm)
+    return (3, 0, arm)
 
 
 def describe_arm(arm: str, domain: str) -> str:
@@ -100,6 +105,9 @@ def describe_arm(arm: str, domain: str) -> str:
     m = _SEAL_ROUND.match(arm)
     if m:
         return f"SEAL (after ReSTEM round {m.group(1)})"
+    m = _RETENTION.match(arm)
+    if m:
+        return f"Retention: known passages, unadapted policy after round {m.group(1)}"
     return arm
 
 

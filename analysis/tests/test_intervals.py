@@ -387,3 +387,21 @@ def test_arc_pairs_against_the_untrained_self_edits(copy_of, tmp_path):
     assert pt.loc["icl", "diff_pp"] == pytest.approx(200 / 3)
     assert "## SEAL vs untrained self-edits (ARC)" in (tmp_path / "report.md").read_text()
     assert not (tmp_path / "table2_paired.csv").exists()
+
+
+def test_retention_arms_are_ordered_described_and_drawn():
+    """eval.retention's arms (retention_round_N): after the SEAL rounds in Table 2, described as what they are, and
+    taken by round for the learning-curve figure's right axis."""
+    import pandas as pd
+    from analysis import figures, tables
+    arms = ["retention_round_2", "seal_round_1", "base", "retention_round_0", "self_edit", "retention_round_1", "seal_round_2"]
+    ordered = sorted(arms, key=lambda a: tables.arm_order(a, "knowledge"))
+    assert ordered == ["base", "self_edit", "seal_round_1", "seal_round_2", "retention_round_0", "retention_round_1", "retention_round_2"]
+    assert "round 1" in tables.describe_arm("retention_round_1", "knowledge")
+    table = pd.DataFrame([{"experiment": "e", "arm": a, "accuracy": 0.1 * i, "accuracy_lo": 0.1 * i - 0.01, "accuracy_hi": 0.1 * i + 0.01}
+                          for i, a in enumerate(arms)] + [{"experiment": "other", "arm": "retention_round_0", "accuracy": 1.0,
+                                                           "accuracy_lo": 1.0, "accuracy_hi": 1.0}])
+    pts = figures.retention_points(table, "e")
+    assert [p[0] for p in pts] == [0, 1, 2]
+    assert [round(p[1], 6) for p in pts] == [0.3, 0.5, 0.0]
+    assert figures.retention_points(table, "none") == []
