@@ -70,7 +70,7 @@ public final class ReSTEMEngine {
         _ = try targets("cpt.lora_targets")
         modelDir = URL(fileURLWithPath: path)
         policy = try TransformerModel.load(directory: modelDir)
-        tokenizer = try Tokenizer(directory: modelDir)
+        tokenizer = try Tokenizer(model: modelDir)
     }
 
     // MARK: self-edits and inner loops

@@ -66,7 +66,7 @@ public final class LLMJudge: AnswerGrading {
         guard maxTokens >= 1 else { throw KnowledgeDataError("grader.max_tokens must be ≥ 1") }
         let dir = URL(fileURLWithPath: modelDirectory)
         let model = try TransformerModel.load(directory: dir)
-        let tok = try Tokenizer(directory: dir)
+        let tok = try Tokenizer(model: dir)
         let gen = Generator(model: model, tokenizer: tok, maxBatch: batch)
         switch chat {
         case "auto": self.chat = ChatFormat.detect(tok)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealGenerate
 import SealModel
 import SealTokenizer
 import SealTrain
@@ -52,7 +53,7 @@ struct FinetuneCommand: ParsableCommand {
             if full && initAdapter != nil { throw TrainingError.invalidConfig("--init-adapter cannot be combined with --full") }
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let rows = try Dataset.load(data)
             let limit = maxLength ?? min(m.config.maxPositionEmbeddings, 2048)
             if limit < 2 || limit > m.config.maxPositionEmbeddings {

@@ -39,7 +39,7 @@ struct GenerateCommand: ParsableCommand {
             let prompts = try loadPrompts()
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             var params = SamplingParams(temperature: temperature, topP: topP, topK: topK, maxNewTokens: maxNewTokens,
                                         stop: stop, seed: seed)
             try params.validate()

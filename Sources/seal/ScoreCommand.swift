@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SealKernels
+import SealGenerate
 import SealModel
 import SealTokenizer
 import SealTrain
@@ -34,7 +35,7 @@ struct ScoreCommand: ParsableCommand {
         try reportingErrors {
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let text = try readText(text: nil, file: textFile)
             let ids = tok.encode(text)
             let lora = try adapter.map { try PEFTAdapter.load(from: URL(fileURLWithPath: $0), for: m) }
@@ -59,7 +60,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let tok = try Tokenizer(directory: URL(fileURLWithPath: model))
+            let tok = try Tokenizer(model: URL(fileURLWithPath: model))
             let ids = tok.encode(try readText(text: text, file: textFile), addSpecialTokens: !noSpecialTokens)
             if json { printJSON(["ids": ids]) } else { print(ids.map(String.init).joined(separator: " ")) }
         }
@@ -75,7 +76,7 @@ struct DetokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let tok = try Tokenizer(directory: URL(fileURLWithPath: model))
+            let tok = try Tokenizer(model: URL(fileURLWithPath: model))
             var list: [Int] = []
             for part in ids.split(whereSeparator: { " ,[]\n\t".contains($0) }) {
                 guard let v = Int(part), v >= 0, v < tok.vocabSize else {

@@ -48,7 +48,7 @@ struct ServeCommand: ParsableCommand {
             guard (1...m.config.maxPositionEmbeddings).contains(maxTokens) else {
                 throw ValidationError("--max-tokens must be in 1...\(m.config.maxPositionEmbeddings) (the model's context)")
             }
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
             if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
             let format = ChatFormat.detect(tok)

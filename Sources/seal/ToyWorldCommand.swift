@@ -89,7 +89,7 @@ struct ToyWorldCommand: ParsableCommand {
                 if count > 0 { ps = Array(ps.prefix(count)) }
                 let dir = URL(fileURLWithPath: model)
                 let m = try TransformerModel.load(directory: dir)
-                let tok = try Tokenizer(directory: dir)
+                let tok = try Tokenizer(model: dir)
                 let gen = Generator(model: m, tokenizer: tok, maxBatch: 32)
                 if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
                 let r = try ToyWorldEval.questions(ps, generator: gen)
