@@ -48,3 +48,40 @@ extension Tokenizer {
         try self.init(gguf: try GGUFTokenizerMetadata(file: GGUFFile(path: url.path)))
     }
 }
+
+extension TransformerModel {
+    /// Writes this model (e.g. a finetuned copy of `base`) as a HuggingFace directory with `base`'s config and
+    /// tokenizer files: copied from a base directory (every file but the weights and their index), or for a `.gguf`
+    /// base converted from its metadata as `seal model convert` does (config.json from the `<arch>.*` keys,
+    /// tokenizer.json, tokenizer_config.json with the chat template, special_tokens_map.json).
+    public func saveDirectory(to dir: URL, base: URL, dtype: DType = .f32) throws {
+        let fm = FileManager.default
+        if Tokenizer.isGGUF(base) {
+            let gguf = try GGUFFile(path: base.path)
+            let tok = try GGUFTokenizerConversion(try GGUFTokenizerMetadata(file: gguf))
+            var (config, _) = try ModelConfig.ggufConfigJSON(gguf)
+            config["hidden_act"] = "silu"
+            try save(to: dir, configJSON: config, dtype: dtype)
+            try Data(tok.tokenizerJSON.utf8).write(to: dir.appendingPathComponent("tokenizer.json"), options: .atomic)
+            try Data(tok.tokenizerConfigJSON().utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"), options: .atomic)
+            try Data(tok.specialTokensMapJSON().utf8).write(to: dir.appendingPathComponent("special_tokens_map.json"), options: .atomic)
+            return
+        }
+        let cfgURL = base.appendingPathComponent("config.json")
+        let data: Data
+        do { data = try Data(contentsOf: cfgURL) } catch { throw ModelError.fileMissing(path: cfgURL.path) }
+        guard let cfg = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ModelError.invalidJSON(path: cfgURL.path, reason: "not a JSON object")
+        }
+        try save(to: dir, configJSON: cfg, dtype: dtype)
+        let skip: Set<String> = ["config.json", "generation_config.json", "model.safetensors.index.json"]
+        for name in try fm.contentsOfDirectory(atPath: base.path) where !skip.contains(name) && !name.hasSuffix(".safetensors") {
+            var isDir: ObjCBool = false
+            let src = base.appendingPathComponent(name), dst = dir.appendingPathComponent(name)
+            if fm.fileExists(atPath: src.path, isDirectory: &isDir), !isDir.boolValue {
+                try? fm.removeItem(at: dst)
+                try fm.copyItem(at: src, to: dst)
+            }
+        }
+    }
+}

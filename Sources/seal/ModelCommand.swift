@@ -125,13 +125,7 @@ struct ModelCommand: ParsableCommand {
                 // The tokenizer first: it is cheap, and a file seal cannot tokenize is refused before any weights.
                 let tok = try GGUFTokenizerConversion(try GGUFTokenizerMetadata(file: gguf))
                 let model = try TransformerModel.load(gguf: gguf)
-                var (config, _) = try ModelConfig.ggufConfigJSON(gguf)
-                config["hidden_act"] = "silu"
-                let dir = URL(fileURLWithPath: out)
-                try model.save(to: dir, configJSON: config, dtype: dt)
-                try Data(tok.tokenizerJSON.utf8).write(to: dir.appendingPathComponent("tokenizer.json"), options: .atomic)
-                try Data(tok.tokenizerConfigJSON().utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"), options: .atomic)
-                try Data(tok.specialTokensMapJSON().utf8).write(to: dir.appendingPathComponent("special_tokens_map.json"), options: .atomic)
+                try model.saveDirectory(to: URL(fileURLWithPath: out), base: URL(fileURLWithPath: file), dtype: dt)
                 print("wrote \(out): \(model.config.family.rawValue), \(model.parameterCount) parameters, \(dt.torchName), tokenizer \(tok.tokenizerClass)")
             }
         }

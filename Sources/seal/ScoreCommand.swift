@@ -24,7 +24,7 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Negative log-likelihood of every token of a text under a model.",
         discussion: "The text is tokenized as HF's tokenizer(text) does (special tokens recognised, BOS added where the tokenizer adds it); token t ≥ 1 is scored given tokens 0..t-1, in nats.")
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory or .gguf file.") var model: String
     @Option(help: "File with the text to score.") var textFile: String
     @Option(help: "PEFT adapter applied on top of the model.") var adapter: String?
     @Flag(help: "Print one JSON object.") var json = false
@@ -52,7 +52,7 @@ struct ScoreCommand: ParsableCommand {
 
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Text → token ids, as HF's tokenizer(text).")
-    @Option(help: "Model (or tokenizer) directory holding tokenizer.json.") var model: String
+    @Option(help: "Model (or tokenizer) directory holding tokenizer.json, or a .gguf file.") var model: String
     @Option(help: "The text.") var text: String?
     @Option(help: "File with the text.") var textFile: String?
     @Flag(help: "Print {\"ids\": [...]}.") var json = false
@@ -69,7 +69,7 @@ struct TokenizeCommand: ParsableCommand {
 
 struct DetokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detokenize", abstract: "Token ids → text, as HF's tokenizer.decode(ids).")
-    @Option(help: "Model (or tokenizer) directory holding tokenizer.json.") var model: String
+    @Option(help: "Model (or tokenizer) directory holding tokenizer.json, or a .gguf file.") var model: String
     @Option(help: "Ids separated by spaces or commas, or a JSON list.") var ids: String
     @Flag(help: "Drop special tokens.") var skipSpecialTokens = false
     @Flag(help: "Print {\"text\": ...}.") var json = false
