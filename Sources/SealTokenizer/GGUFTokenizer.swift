@@ -202,7 +202,7 @@ public struct GGUFTokenizerConversion: Sendable {
         }
         let types = m.tokenTypes
         if arch == "qwen2" {
-            // Qwen2's converter adds these three (by content; appended when the vocabulary lacks one).
+            // Qwen2's converter adds these three by content (one the vocabulary lacks is left out here).
             for t in ["<|endoftext|>", "<|im_start|>", "<|im_end|>"] {
                 if let i = index[Array(t.utf8)] { added[i] = (t, true) }
             }

@@ -106,15 +106,16 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.err)
         let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: adapter + "/adapter_config.json"))) as! [String: Any]
         XCTAssertTrue((cfg["base_model_name_or_path"] as? String ?? "").hasSuffix("tinystories-spm.gguf"))
-        let plain = try cli.seal(["generate", "--model", Self.tiny, "--prompt", "Once upon a time", "--max-new-tokens", "8", "--json"])
-        let tuned = try cli.seal(["generate", "--model", Self.tiny, "--adapter", adapter, "--prompt", "Once upon a time", "--max-new-tokens", "8", "--json"])
+        // The adapter lowers the loss of the text it was trained on; generate applies it too.
+        let text = dir.appendingPathComponent("t.txt")
+        try "The dog ran to the park.".write(to: text, atomically: true, encoding: .utf8)
+        let plain = try cli.seal(["score", "--model", Self.tiny, "--text-file", text.path, "--json"])
+        let tuned = try cli.seal(["score", "--model", Self.tiny, "--adapter", adapter, "--text-file", text.path, "--json"])
         XCTAssertEqual(plain.status, 0, plain.err)
         XCTAssertEqual(tuned.status, 0, tuned.err)
-        XCTAssertNotEqual(try jsonLines(plain.out)[0]["token_ids"] as? [Int], try jsonLines(tuned.out)[0]["token_ids"] as? [Int],
-                          "the adapter changed nothing")
-        let text = dir.appendingPathComponent("t.txt")
-        try "Once upon a time there was a cat.".write(to: text, atomically: true, encoding: .utf8)
-        r = try cli.seal(["score", "--model", Self.tiny, "--adapter", adapter, "--text-file", text.path, "--json"])
+        let before = try json(plain.out)["mean_nll"] as! Double, after = try json(tuned.out)["mean_nll"] as! Double
+        XCTAssertLessThan(after, before - 0.1, "the adapter did not lower the trained text's loss (\(before) → \(after))")
+        r = try cli.seal(["generate", "--model", Self.tiny, "--adapter", adapter, "--prompt", "Once upon a time", "--max-new-tokens", "4"])
         XCTAssertEqual(r.status, 0, r.err)
 
         let full = dir.appendingPathComponent("full").path
@@ -166,5 +167,78 @@ final class GGUFCLITests: XCTestCase {
         let m = try cli.seal(["knowledge", "eval", "--config", path, "--out", dir.appendingPathComponent("m2.h5").path])
         XCTAssertNotEqual(m.status, 0)
         XCTAssertTrue(m.err.contains("missing.gguf"), m.err)
+    }
+
+    /// A ReSTEM round on a GGUF base (model.path = "X.gguf"): the round's policy update is checkpointed as a PEFT
+    /// adapter naming the GGUF as its base, and a second run resumes from it instead of training again.
+    func testTrainAndResumeOnGGUF() throws {
+        let dir = cli.tmp("ggtrain")
+        let passages: [[String: Any]] = [
+            ["title": "Cats", "context": "Lily has three cats. They are black and they sleep on the bed.",
+             "questions": [["question": "How many cats does Lily have?", "answer": "three"]]],
+            ["title": "Dogs", "context": "Tom has a big dog named Max. Max likes to run in the park.",
+             "questions": [["question": "What is the name of Tom's dog?", "answer": "Max"]]],
+        ]
+        try JSONSerialization.data(withJSONObject: passages).write(to: dir.appendingPathComponent("p.json"))
+        let cfg = """
+        [model]
+        path = "\(Self.tiny)"
+        [run]
+        seed = 3
+        rounds = 1
+        threads = 1
+        [sampling]
+        samples = 2
+        max_new_tokens = 12
+        [inner]
+        epochs = 1
+        lora_rank = 4
+        lora_alpha = 8
+        [sft]
+        lora_rank = 4
+        lora_alpha = 8
+        epochs = 1
+        [eval]
+        arms = ["base"]
+        [knowledge]
+        train_file = "\(dir.appendingPathComponent("p.json").path)"
+        eval_file = "\(dir.appendingPathComponent("p.json").path)"
+        reward = "answer_likelihood"
+        answer_tokens = 8
+        """
+        let path = dir.appendingPathComponent("train.toml").path
+        try cfg.write(toFile: path, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("run.h5").path
+        var r = try cli.seal(["knowledge", "train", "--config", path, "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        // With this seed round 0 keeps self-edits: its update is an adapter on the GGUF base.
+        let ckpt = out + ".ckpt/round_000"
+        let a = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: ckpt + "/adapter_config.json"))) as! [String: Any]
+        XCTAssertTrue((a["base_model_name_or_path"] as? String ?? "").hasSuffix("tinystories-spm.gguf"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ckpt + "/adapter_model.safetensors"))
+        // The second run replays the checkpoint onto the GGUF base and evaluates, training nothing.
+        r = try cli.seal(["knowledge", "train", "--config", path, "--out", out])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("seal_round_1"), r.out)
+    }
+
+    /// A GGUF whose tokenizer seal cannot read: a named error (file, key) and exit status 1, not a crash.
+    func testBadGGUFTokenizerIsANamedError() throws {
+        var data = try Data(contentsOf: URL(fileURLWithPath: Self.tiny))
+        // tokenizer.ggml.model = "llama" (a string: type 8, length 5) becomes "bert5".
+        var pattern = Data("tokenizer.ggml.model".utf8)
+        pattern.append(contentsOf: [8, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0])
+        pattern.append(contentsOf: Array("llama".utf8))
+        let range = try XCTUnwrap(data.range(of: pattern))
+        data.replaceSubrange(range.upperBound - 5..<range.upperBound, with: Array("bert5".utf8))
+        let bad = cli.tmp("badtok").appendingPathComponent("bad.gguf")
+        try data.write(to: bad)
+        for args in [["tokenize", "--model", bad.path, "--text", "hi"], ["generate", "--model", bad.path, "--prompt", "hi", "--max-new-tokens", "2"],
+                     ["model", "convert", bad.path, "--out", bad.deletingLastPathComponent().appendingPathComponent("x").path]] {
+            let r = try cli.seal(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.err)")
+            XCTAssertFalse(r.crashed)
+            XCTAssertTrue(r.err.contains("bad.gguf") && r.err.contains("tokenizer.ggml.model") && r.err.contains("'bert5'"), "\(args): \(r.err)")
+        }
     }
 }
