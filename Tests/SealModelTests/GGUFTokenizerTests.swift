@@ -34,6 +34,7 @@ final class GGUFTokenizerTests: XCTestCase {
         struct Case: Decodable { let ids: [Int]; let transformers_ids: [Int]?; let decoded: String? }
         struct DecodeCase: Decodable { let ids: [Int]; let skip_special_tokens: Bool; let decoded: String }
         struct Chat: Decodable { let user: String; let prompt_ids: [Int]; let generated_ids: [Int]; let text: String }
+        struct Convert: Decodable { let max_abs_logit_diff: Double; let token_id_disagreements: Int }
         let strings: Strings
         let special_prefix: [Int]
         let vocab_size: Int
@@ -43,6 +44,7 @@ final class GGUFTokenizerTests: XCTestCase {
         let cases: [Case]
         let decode_cases: [DecodeCase]
         let chat: Chat?
+        let convert: Convert?
     }
 
     func load(_ name: String) throws -> Fixture {
@@ -133,6 +135,9 @@ final class GGUFTokenizerTests: XCTestCase {
         XCTAssertEqual(tok.bosTokenID, 1)
         let format = try XCTUnwrap(ChatFormat.detect(tok))
         XCTAssertEqual(format, .chatML(defaultSystem: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
+        // The script's check of `seal model convert` on SmolLM2: transformers on the directory = on the file.
+        XCTAssertEqual(fx.convert?.max_abs_logit_diff, 0)
+        XCTAssertEqual(fx.convert?.token_id_disagreements, 0)
         let chat = try XCTUnwrap(fx.chat)
         XCTAssertEqual(format.encode(format.prompt(user: chat.user), with: tok), chat.prompt_ids,
                        "the chat prompt's ids differ from apply_chat_template(add_generation_prompt=True)")
@@ -314,6 +319,82 @@ final class GGUFTokenizerTests: XCTestCase {
         XCTAssertEqual(ChatFormat.fromTemplate("{{ bos_token }}<|start_header_id|>"), .llama3)
         XCTAssertNil(ChatFormat.fromTemplate("{{ messages }}"))
         XCTAssertEqual(ChatFormat.chatML(defaultSystem: nil).prompt(user: "Hi"), "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+    }
+}
+
+/// `seal model convert`'s directory (TransformerModel.saveDirectory(base: FILE.gguf)) against transformers on the
+/// GGUF file: seal's logits on the file and on the directory (f32) both equal transformers' within the safetensors
+/// tolerance, the directory's equal the file's exactly, and its tokenizer gives the GGUF tokenizer's ids. (The fixture
+/// script checked that transformers loads the directory with the file's logits and ids, |Δ| = 0.)
+final class GGUFConvertTests: XCTestCase {
+    struct ModelFixture: Decodable {
+        struct Case: Decodable { let ids: [Int]; let lse: [Double]; let argmax: [Int]; let values: [[Double]]; let scale: Double }
+        struct Model: Decodable { let columns: [Int]; let cases: [Case] }
+        struct Convert: Decodable { let max_abs_logit_diff: Double; let token_id_disagreements: Int }
+        let model: Model
+        let convert: Convert
+    }
+
+    func logits(_ m: TransformerModel, _ fx: ModelFixture, name: String) throws -> [[Float]] {
+        var rows: [[Float]] = []
+        var worst = 0.0
+        for c in fx.model.cases {
+            let out = try m.forward([c.ids.map(Int32.init)])
+            for t in 0..<c.ids.count {
+                let row = Array(out.row(sequence: 0, position: t))
+                rows.append(row)
+                for (j, col) in fx.model.columns.enumerated() { worst = max(worst, abs(Double(row[col]) - c.values[t][j]) / c.scale) }
+                let mx = row.max()!
+                let lse = Double(mx) + log(row.reduce(0.0) { $0 + exp(Double($1 - mx)) })
+                worst = max(worst, abs(lse - c.lse[t]) / c.scale)
+                XCTAssertEqual(row.indices.max { row[$0] < row[$1] }, c.argmax[t], "\(name): argmax at \(t)")
+            }
+        }
+        XCTAssertLessThan(worst, 1e-4, "\(name): logits vs transformers, max |Δ|/scale")
+        print(String(format: "%@: logits vs transformers on the GGUF, max |Δ|/scale %.3g", name, worst))
+        return rows
+    }
+
+    func testConvertedDirectory() throws {
+        let gguf = Repo.fixture("gguf/tokenizer/tinystories-spm.gguf")
+        let fx = try JSONDecoder().decode(ModelFixture.self, from: Data(contentsOf: Repo.fixture("gguf/tokenizer/tinystories-spm.json")))
+        XCTAssertEqual(fx.convert.max_abs_logit_diff, 0)
+        XCTAssertEqual(fx.convert.token_id_disagreements, 0)
+        let m = try TransformerModel.load(directory: gguf)
+        let fromFile = try logits(m, fx, name: "tinystories-spm.gguf")
+        let dir = temporaryDirectory("convert").appendingPathComponent("hf")
+        try m.saveDirectory(to: dir, base: gguf)
+        let converted = try TransformerModel.load(directory: dir)
+        XCTAssertEqual(converted.checkpoint?.format, "safetensors")
+        let fromDir = try logits(converted, fx, name: "converted directory")
+        XCTAssertEqual(fromFile, fromDir, "the converted directory's logits differ from the GGUF's")
+        let a = try Tokenizer(model: gguf), b = try Tokenizer(model: dir)
+        var same = 0
+        for t in GGUFTokenizerTests.strings where a.encode(t) == b.encode(t) && a.decode(a.encode(t)) == b.decode(b.encode(t)) { same += 1 }
+        XCTAssertEqual(same, GGUFTokenizerTests.strings.count)
+        XCTAssertEqual(b.bosTokenID, a.bosTokenID)
+        let cfg = try loadJSON(dir.appendingPathComponent("tokenizer_config.json"))
+        XCTAssertEqual(cfg["tokenizer_class"] as? String, "LlamaTokenizerFast")
+        XCTAssertEqual(cfg["bos_token"] as? String, "<|start_story|>")
+        XCTAssertEqual(cfg["eos_token"] as? String, "<|end_story|>")
+        let gen = try loadJSON(dir.appendingPathComponent("generation_config.json"))
+        XCTAssertEqual(gen["eos_token_id"] as? Int, 2)
+    }
+
+    /// SmolLM2's chat template reaches tokenizer_config.json, and the directory's chat format is the GGUF's.
+    func testSmolLM2TokenizerFiles() throws {
+        let url = try GGUFTokenizerTests.smolLM2()
+        let c = try GGUFTokenizerConversion(try GGUFTokenizerMetadata(file: GGUFFile(path: url.path)))
+        let dir = temporaryDirectory("smol-tok")
+        try Data(c.tokenizerJSON.utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
+        try Data(c.tokenizerConfigJSON().utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        let cfg = try loadJSON(dir.appendingPathComponent("tokenizer_config.json"))
+        XCTAssertTrue((cfg["chat_template"] as? String ?? "").contains("named SmolLM"))
+        XCTAssertEqual(cfg["eos_token"] as? String, "<|im_end|>")
+        XCTAssertEqual(cfg["clean_up_tokenization_spaces"] as? Bool, true)
+        let fromDir = try Tokenizer(model: dir), fromFile = try Tokenizer(model: url)
+        XCTAssertEqual(ChatFormat.detect(fromDir), ChatFormat.detect(fromFile))
+        XCTAssertEqual(fromDir.encode("Hello 1234 <|im_start|>"), fromFile.encode("Hello 1234 <|im_start|>"))
     }
 }
 
