@@ -55,7 +55,7 @@ public struct GraderSettings: Sendable, Equatable {
         case "local": return LocalGrader()
         case "contains": return ContainmentGrader()
         case "llm":
-            guard !model.isEmpty else { throw KnowledgeDataError("grader.kind = llm needs grader.model (the judge model's directory)") }
+            guard !model.isEmpty else { throw KnowledgeDataError("grader.kind = llm needs grader.model (the judge model's directory or .gguf file)") }
             return try LLMJudge(modelDirectory: model, chat: chat, maxTokens: maxTokens)
         case "http":
             guard !url.isEmpty else { throw KnowledgeDataError("grader.kind = http needs grader.url (http://host:port or https://host/v1 of an OpenAI-compatible server)") }
