@@ -40,6 +40,15 @@ final class GGUFCLITests: XCTestCase {
         let out = try jsonLines(r.out)[0]
         XCTAssertEqual(out["token_ids"] as? [Int], want, "seal: \(out["text"] ?? "") / transformers: \(chat["text"]!)")
         print("smollm2 generate --chat: \((out["token_ids"] as? [Int])?.count ?? 0) tokens equal transformers': \((out["text"] as? String ?? "").debugDescription)")
+
+        // seal serve's chat completions render and encode the conversation the same way.
+        let server = try ServeProcess(model: model)
+        let (status, o) = try server.post("/v1/chat/completions", ["messages": [["role": "user", "content": chat["user"] as! String]],
+                                                                  "temperature": 0, "max_tokens": want.count])
+        XCTAssertEqual(status, 200)
+        let choice = (o["choices"] as! [[String: Any]])[0]
+        XCTAssertEqual((choice["message"] as! [String: Any])["content"] as? String, out["text"] as? String)
+        XCTAssertEqual((o["usage"] as! [String: Any])["prompt_tokens"] as? Int, (fx["chat"] as! [String: Any])["prompt_ids"].map { ($0 as! [Any]).count })
     }
 
     func testModelInfoSaysGGUF() throws {
