@@ -68,6 +68,8 @@ fixtures: build
 	scripts/oracle-venv.sh
 	.venv/bin/python scripts/fixtures/make_model_fixtures.py
 	.venv/bin/python scripts/fixtures/make_tokenizer_fixtures.py
+	scripts/get-model.sh smollm2-135m-instruct
+	.venv/bin/python scripts/fixtures/gguf_tokenizer.py
 	.venv/bin/python scripts/fixtures/make_generation_fixtures.py
 	.venv/bin/python scripts/fixtures/make_training_fixtures.py
 	.venv/bin/python scripts/fixtures/toyworld_tokenizer.py --seal $(SEAL)

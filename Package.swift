@@ -86,7 +86,7 @@ let package = Package(
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
         .target(name: "SealTestSupport", path: "Tests/SealTestSupport"),
-        .testTarget(name: "SealModelTests", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealTestSupport"]),
+        .testTarget(name: "SealModelTests", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTestSupport"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
         .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),

@@ -116,7 +116,7 @@ public final class ARCDomain: SelfEditDomain {
         byID = index
 
         let modelDir = URL(fileURLWithPath: config.string("model.path"))
-        tokenizer = try Tokenizer(directory: modelDir)
+        tokenizer = try Tokenizer(model: modelDir)
         let modelConfig = try ModelConfig.load(from: modelDir.appendingPathComponent("config.json"))
         tokenLimit = min(config.int("arc.max_tokens"), modelConfig.maxPositionEmbeddings)
         if let f = explicitChat {

@@ -14,7 +14,7 @@ public enum EngineConfig {
     public static let maxThreads = 4096
     public static let allTargets: TOMLValue = .array(LoRATarget.allCases.map { .string($0.rawValue) })
     public static let schema: [ConfigKey] = [
-        ConfigKey("model.path", .string, .string(""), "HuggingFace model directory of the starting policy."),
+        ConfigKey("model.path", .string, .string(""), "HuggingFace model directory (or a .gguf file) of the starting policy."),
         ConfigKey("model.chat", .bool, .bool(false), "Wrap self-edit prompts in the model's chat format (instruct models)."),
         ConfigKey("run.seed", .int, .int(0), "Run seed: every sample's seed derives from (seed, round, context id, sample index).", range: .anyInt),
         ConfigKey("run.rounds", .int, .int(2), "ReSTEM rounds (0: evaluation only). At most 999: the sampling seeds of training rounds (round r) and of the seal_round_N evaluations (1000 + N) stay apart.", range: .ints(0, EngineConfig.maxRounds)),

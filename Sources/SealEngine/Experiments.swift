@@ -208,20 +208,7 @@ extension ReSTEMEngine {
     /// Writes the policy as a model directory (config.json, safetensors, tokenizer files): the checkpoint of a
     /// full-finetuning CPT run.
     func saveFullModel(to dir: URL) throws {
-        let fm = FileManager.default
-        let cfgURL = modelDir.appendingPathComponent("config.json")
-        guard let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: cfgURL)) as? [String: Any] else {
-            throw EngineError("\(cfgURL.path): not a JSON object")
-        }
-        try policy.save(to: dir, configJSON: cfg, dtype: .f32)
-        let skip: Set<String> = ["config.json", "generation_config.json", "model.safetensors.index.json"]
-        for name in try fm.contentsOfDirectory(atPath: modelDir.path) where !skip.contains(name) && !name.hasSuffix(".safetensors") {
-            var isDir: ObjCBool = false
-            let src = modelDir.appendingPathComponent(name)
-            if fm.fileExists(atPath: src.path, isDirectory: &isDir), !isDir.boolValue {
-                try fm.copyItem(at: src, to: dir.appendingPathComponent(name))
-            }
-        }
+        try policy.saveDirectory(to: dir, base: modelDir)
     }
 
     // MARK: continual learning

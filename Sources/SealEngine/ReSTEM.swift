@@ -70,17 +70,17 @@ public final class ReSTEMEngine {
         _ = try targets("cpt.lora_targets")
         modelDir = URL(fileURLWithPath: path)
         policy = try TransformerModel.load(directory: modelDir)
-        tokenizer = try Tokenizer(directory: modelDir)
+        tokenizer = try Tokenizer(model: modelDir)
     }
 
     // MARK: self-edits and inner loops
 
     /// The prompt tokens of a context's self-edit request.
     func promptTokens(_ id: String) throws -> [Int32] {
-        var text = try domain.selfEditPrompt(contextID: id)
+        let text = try domain.selfEditPrompt(contextID: id)
         if config.bool("model.chat") {
             guard let f = ChatFormat.detect(tokenizer) else { throw EngineError("model.chat: the tokenizer has no known chat format") }
-            text = f.prompt(user: text)
+            return f.encode(f.prompt(user: text), with: tokenizer).map(Int32.init)
         }
         return tokenizer.encode(text).map(Int32.init)
     }

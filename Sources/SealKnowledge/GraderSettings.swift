@@ -27,7 +27,7 @@ public struct GraderSettings: Sendable, Equatable {
 
     public static let schema: [ConfigKey] = [
         ConfigKey("grader.kind", .string, .string("local"), "Who grades answers: local (no service; calibrated on GPT-4.1's verdicts), contains (normalised gold inside the answer), llm (a local instruct model asked the paper's grading question), http (an OpenAI-compatible server asked it)."),
-        ConfigKey("grader.model", .string, .string(""), "grader.kind = llm: the judge model's directory."),
+        ConfigKey("grader.model", .string, .string(""), "grader.kind = llm: the judge model's directory or .gguf file."),
         ConfigKey("grader.url", .string, .string(""), "grader.kind = http: base URL (http://host:port or https://host/v1); requests go to /v1/chat/completions (or /chat/completions after /v1). Proxies come from HTTPS_PROXY / https_proxy, http_proxy and NO_PROXY / no_proxy."),
         ConfigKey("grader.api_model", .string, .string("default"), "grader.kind = http: the 'model' field of each request (e.g. gpt-4.1)."),
         ConfigKey("grader.api_key_env", .string, .string(""), "grader.kind = http: name of the environment variable holding an API key, sent as a Bearer token (\"\": none; the key itself never goes in a config)."),
@@ -55,7 +55,7 @@ public struct GraderSettings: Sendable, Equatable {
         case "local": return LocalGrader()
         case "contains": return ContainmentGrader()
         case "llm":
-            guard !model.isEmpty else { throw KnowledgeDataError("grader.kind = llm needs grader.model (the judge model's directory)") }
+            guard !model.isEmpty else { throw KnowledgeDataError("grader.kind = llm needs grader.model (the judge model's directory or .gguf file)") }
             return try LLMJudge(modelDirectory: model, chat: chat, maxTokens: maxTokens)
         case "http":
             guard !url.isEmpty else { throw KnowledgeDataError("grader.kind = http needs grader.url (http://host:port or https://host/v1 of an OpenAI-compatible server)") }

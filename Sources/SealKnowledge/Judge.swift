@@ -66,7 +66,7 @@ public final class LLMJudge: AnswerGrading {
         guard maxTokens >= 1 else { throw KnowledgeDataError("grader.max_tokens must be ≥ 1") }
         let dir = URL(fileURLWithPath: modelDirectory)
         let model = try TransformerModel.load(directory: dir)
-        let tok = try Tokenizer(directory: dir)
+        let tok = try Tokenizer(model: dir)
         let gen = Generator(model: model, tokenizer: tok, maxBatch: batch)
         switch chat {
         case "auto": self.chat = ChatFormat.detect(tok)
@@ -87,7 +87,11 @@ public final class LLMJudge: AnswerGrading {
 
     public func ask(_ questions: [String]) throws -> [String] {
         if questions.isEmpty { return [] }
-        let requests = questions.map { GenerationRequest(prompt: generator.tokenizer.encode(promptText($0)).map(Int32.init)) }
+        let tok = generator.tokenizer
+        let requests = questions.map { q in
+            let ids: [Int] = chat?.encode(promptText(q), with: tok) ?? tok.encode(promptText(q))
+            return GenerationRequest(prompt: ids.map { Int32($0) })
+        }
         let out = try generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: maxTokens))
         return out.map(\.text)
     }

@@ -15,11 +15,9 @@ extension ModelConfig {
         ("rope.freq_base", "rope_theta"),
     ]
 
-    /// The config of a GGUF file: `general.architecture` (llama or qwen2), the `<arch>.*` keys, the vocabulary size
-    /// (the embedding's rows, which the token list and `<arch>.vocab_size` must agree with), tied embeddings when
-    /// there is no `output.weight`, and the BOS/EOS/padding ids of `tokenizer.ggml.*`. Validated by the same rules
-    /// as config.json, errors naming the GGUF key.
-    public static func fromGGUF(_ f: GGUFFile) throws -> ModelConfig {
+    /// The HuggingFace config.json keys of a GGUF file (what `fromGGUF` validates, and what `seal model convert`
+    /// writes), with its family.
+    public static func ggufConfigJSON(_ f: GGUFFile) throws -> (json: [String: Any], family: Family) {
         let path = f.path
         let arch = try f.string("general.architecture")
         guard let family = Family(rawValue: arch) else {
@@ -75,6 +73,17 @@ extension ModelConfig {
             j[hf] = try f.int("tokenizer.ggml." + g)
         }
 
+        return (j, family)
+    }
+
+    /// The config of a GGUF file: `general.architecture` (llama or qwen2), the `<arch>.*` keys, the vocabulary size
+    /// (the embedding's rows, which the token list and `<arch>.vocab_size` must agree with), tied embeddings when
+    /// there is no `output.weight`, and the BOS/EOS/padding ids of `tokenizer.ggml.*`. Validated by the same rules
+    /// as config.json, errors naming the GGUF key.
+    public static func fromGGUF(_ f: GGUFFile) throws -> ModelConfig {
+        let path = f.path
+        let (j, family) = try ggufConfigJSON(f)
+        let p = family.rawValue + "."
         // config.json's validation, with the GGUF key named in its errors.
         var c: ModelConfig
         do {

@@ -24,6 +24,9 @@ public final class Tokenizer: @unchecked Sendable {
     /// Whether `decode` applies transformers' `clean_up_tokenization` (" ." -> ".", " n't" -> "n't",
     /// ...), as `tokenizer_config.json`'s `clean_up_tokenization_spaces` asks (Llama-3: true).
     public let cleansUpTokenizationSpaces: Bool
+    /// The chat template (Jinja source) of tokenizer_config.json's `chat_template` or a GGUF file's
+    /// `tokenizer.chat_template`, when there is one (a string; named template lists are not read).
+    public let chatTemplate: String?
 
     let model: BPEModel
     let added: AddedVocabulary
@@ -44,19 +47,21 @@ public final class Tokenizer: @unchecked Sendable {
             throw TokenizerError(.io, file: file.path, key: "", "cannot read tokenizer.json: \(error.localizedDescription)")
         }
         var cleanup = false
+        var template: String?
         let configFile = directory.appendingPathComponent("tokenizer_config.json")
         if FileManager.default.fileExists(atPath: configFile.path) {
             do {
                 let configData = try Data(contentsOf: configFile)
                 let config = JSONNode(value: try JSONParser.parse(configData, source: configFile.path), path: "", source: configFile.path)
                 cleanup = try config.optional("clean_up_tokenization_spaces")?.bool() ?? false
+                if case .string(let t)? = try config.optional("chat_template")?.value { template = t }
             } catch let e as TokenizerError {
                 throw e
             } catch {
                 throw TokenizerError(.io, file: configFile.path, key: "", "cannot read tokenizer_config.json: \(error.localizedDescription)")
             }
         }
-        try self.init(tokenizerJSON: data, source: file.path, cleanUpTokenizationSpaces: cleanup)
+        try self.init(tokenizerJSON: data, source: file.path, cleanUpTokenizationSpaces: cleanup, chatTemplate: template)
     }
 
     /// Parses the contents of a tokenizer.json. `source` names it in error messages.
@@ -64,9 +69,10 @@ public final class Tokenizer: @unchecked Sendable {
     ///
     /// `truncation` and `padding` are ignored, as transformers' `tokenizer(text)` ignores them
     /// unless asked.
-    public init(tokenizerJSON: Data, source: String, cleanUpTokenizationSpaces: Bool = false) throws {
+    public init(tokenizerJSON: Data, source: String, cleanUpTokenizationSpaces: Bool = false, chatTemplate: String? = nil) throws {
         self.source = source
         self.cleansUpTokenizationSpaces = cleanUpTokenizationSpaces
+        self.chatTemplate = chatTemplate
         let root = JSONNode(value: try JSONParser.parse(tokenizerJSON, source: source), path: "", source: source)
         _ = try root.object()
         model = try BPEModel(try root.required("model"))

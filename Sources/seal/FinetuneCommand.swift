@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealGenerate
 import SealModel
 import SealTokenizer
 import SealTrain
@@ -17,7 +18,7 @@ struct FinetuneCommand: ParsableCommand {
         an error. The loss of a step is the mean over all its target tokens (transformers' definition, gradient
         accumulation included). A non-finite loss or gradient stops the run before anything is written.
         """)
-    @Option(help: "Base model directory.") var model: String
+    @Option(help: "Base model directory or .gguf file.") var model: String
     @Option(help: "Training data (JSONL).") var data: String
     @Option(help: "Output: a PEFT adapter directory, or with --full a model directory.") var out: String
     @Option(help: "LoRA rank.") var loraRank = 8
@@ -52,7 +53,7 @@ struct FinetuneCommand: ParsableCommand {
             if full && initAdapter != nil { throw TrainingError.invalidConfig("--init-adapter cannot be combined with --full") }
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let rows = try Dataset.load(data)
             let limit = maxLength ?? min(m.config.maxPositionEmbeddings, 2048)
             if limit < 2 || limit > m.config.maxPositionEmbeddings {
@@ -102,15 +103,7 @@ struct FinetuneCommand: ParsableCommand {
             if let lora {
                 try PEFTAdapter.save(lora, to: outURL, baseModel: dir.standardizedFileURL.path)
             } else {
-                let cfgJSON = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("config.json"))) as! [String: Any]
-                try m.save(to: outURL, configJSON: cfgJSON, dtype: .f32)
-                for f in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"] {
-                    let src = dir.appendingPathComponent(f), dst = outURL.appendingPathComponent(f)
-                    if FileManager.default.fileExists(atPath: src.path) {
-                        try? FileManager.default.removeItem(at: dst)
-                        try FileManager.default.copyItem(at: src, to: dst)
-                    }
-                }
+                try m.saveDirectory(to: outURL, base: dir)
             }
             let secs = Date().timeIntervalSince(t0)
             let peak = String(format: "%.2f", Double(peakResidentBytes()) / 1_073_741_824)

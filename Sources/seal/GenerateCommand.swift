@@ -15,7 +15,7 @@ struct GenerateCommand: ParsableCommand {
         truncation). Temperature 0 is greedy. The same --seed gives the same samples whatever the batch size or the
         order of prompts: each (prompt, sample index) has its own random stream.
         """)
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory or .gguf file.") var model: String
     @Option(help: "PEFT adapter directory (applied on top of the model).") var adapter: String?
     @Option(help: "One prompt.") var prompt: String?
     @Option(help: "JSONL file: one {\"prompt\": ...} object (or a JSON string) per line.") var promptsFile: String?
@@ -39,17 +39,18 @@ struct GenerateCommand: ParsableCommand {
             let prompts = try loadPrompts()
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             var params = SamplingParams(temperature: temperature, topP: topP, topK: topK, maxNewTokens: maxNewTokens,
                                         stop: stop, seed: seed)
             try params.validate()
             var texts = prompts
+            var format: ChatFormat?
             if chat {
-                guard let format = ChatFormat.detect(tok) else {
-                    throw GenerationError.invalid("--chat: the tokenizer has neither Qwen2.5's <|im_start|> nor Llama-3's <|start_header_id|>")
+                guard let f = ChatFormat.detect(tok) else {
+                    throw GenerationError.invalid("--chat: the tokenizer has neither a ChatML or Llama-3 chat template nor Qwen2.5's <|im_start|> or Llama-3's <|start_header_id|>")
                 }
-                texts = prompts.map { format.prompt(user: $0) }
-                if let eot = tok.tokenID(format.endOfTurn) { _ = eot }
+                texts = prompts.map { f.prompt(user: $0) }
+                format = f
             }
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
             if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
@@ -59,9 +60,12 @@ struct GenerateCommand: ParsableCommand {
                 }
                 gen.eosTokenIDs.insert(id)
             }
-            if chat, let format = ChatFormat.detect(tok), let eot = tok.tokenID(format.endOfTurn) { gen.eosTokenIDs.insert(eot) }
+            if let format, let eot = tok.tokenID(format.endOfTurn) { gen.eosTokenIDs.insert(eot) }
             params.stop = stop
-            let requests = texts.map { GenerationRequest(prompt: tok.encode($0).map(Int32.init), samples: samples) }
+            let requests = texts.map { text -> GenerationRequest in
+                let ids: [Int] = format?.encode(text, with: tok) ?? tok.encode(text)
+                return GenerationRequest(prompt: ids.map { Int32($0) }, samples: samples)
+            }
             let out = try gen.generate(requests, params: params)
             for c in out {
                 if json {

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
+import SealGenerate
 import SealKernels
 import SealModel
+import SealTokenizer
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Inspect or create model directories.",
-        subcommands: [Info.self, Init.self])
+        commandName: "model", abstract: "Inspect, create or convert models.",
+        subcommands: [Info.self, Init.self, Convert.self])
 
     struct Info: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe a HuggingFace model directory.")
-        @Argument(help: "Model directory (config.json + safetensors).") var dir: String
+        static let configuration = CommandConfiguration(abstract: "Describe a HuggingFace model directory or a GGUF file.")
+        @Argument(help: "Model directory (config.json + safetensors) or a .gguf file.") var dir: String
         @Flag(help: "Print one JSON object.") var json = false
         @OptionGroup var runtime: RuntimeOptions
 
@@ -18,7 +20,15 @@ struct ModelCommand: ParsableCommand {
             try runtime.apply()
             let model = try reportingErrors { try TransformerModel.load(directory: URL(fileURLWithPath: dir)) }
             let c = model.config
-            let info: [String: Any] = [
+            let format = model.checkpoint?.format ?? "safetensors"
+            // A GGUF file's tensors by ggml type (e.g. Q4_1: 181, F32: 61).
+            var tensorTypes: [String: Int] = [:]
+            if format == "gguf" {
+                let file = try reportingErrors { try GGUFFile(path: dir) }
+                for t in file.tensors { tensorTypes[t.type.name, default: 0] += 1 }
+            }
+            var info: [String: Any] = [
+                "format": format,
                 "model_type": c.family.rawValue, "layers": c.numLayers, "hidden_size": c.hiddenSize,
                 "intermediate_size": c.intermediateSize, "heads": c.numHeads, "kv_heads": c.numKVHeads,
                 "head_dim": c.headDim, "vocab_size": c.vocabSize, "parameters": model.parameterCount,
@@ -29,8 +39,13 @@ struct ModelCommand: ParsableCommand {
                 "eos_token_ids": model.eosTokenIDs,
                 "blas_core": BLASRuntime.coreName, "threads": BLASRuntime.threads,
             ]
+            if format == "gguf" { info["tensor_types"] = tensorTypes }
             if json { printJSON(info); return }
+            let source = format == "gguf"
+                ? "GGUF (llama.cpp) file, tensors " + tensorTypes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") + ", dequantized to float32"
+                : "HuggingFace directory (safetensors)"
             print("""
+            source          \(source)
             model type      \(c.family.rawValue)
             layers          \(c.numLayers)
             hidden          \(c.hiddenSize) (intermediate \(c.intermediateSize))
@@ -79,6 +94,40 @@ struct ModelCommand: ParsableCommand {
                     maxShardBytes: maxShardMb.map { Int($0 * 1_000_000) }, trainingStd: initStyle == "pretrain" ? initStd : nil)
             }
             print("wrote \(out): \(model.config.family.rawValue), \(model.parameterCount) parameters, \(dt.torchName)")
+        }
+    }
+
+    struct Convert: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a GGUF file as a HuggingFace model directory.",
+            discussion: """
+            The weights dequantized to float32 (Q and K rows back in HuggingFace's rotary order, as transformers loads
+            a GGUF), stored as --dtype; config.json from the <arch>.* keys; generation_config.json; tokenizer.json,
+            tokenizer_config.json (with the chat template) and special_tokens_map.json from the tokenizer.* keys.
+            transformers' from_pretrained(DIR) then gives the logits and token ids seal gives on the GGUF file.
+            """)
+        @Argument(help: "A .gguf file (llama or qwen2).") var file: String
+        @Option(help: "Output directory.") var out: String
+        @Option(help: "Weight dtype on disk: f32 or bf16.") var dtype: String = "f32"
+        @OptionGroup var runtime: RuntimeOptions
+
+        func run() throws {
+            try runtime.apply()
+            let dt: DType
+            switch dtype.lowercased() {
+            case "f32", "float32": dt = .f32
+            case "bf16", "bfloat16": dt = .bf16
+            default: throw ValidationError("--dtype must be f32 or bf16")
+            }
+            guard Tokenizer.isGGUF(URL(fileURLWithPath: file)) else { throw ValidationError("\(file): expected a .gguf file") }
+            try reportingErrors {
+                let gguf = try GGUFFile(path: file)
+                // The tokenizer first: it is cheap, and a file seal cannot tokenize is refused before any weights.
+                let tok = try GGUFTokenizerConversion(try GGUFTokenizerMetadata(file: gguf))
+                let model = try TransformerModel.load(gguf: gguf)
+                try model.saveDirectory(to: URL(fileURLWithPath: out), base: URL(fileURLWithPath: file), dtype: dt)
+                print("wrote \(out): \(model.config.family.rawValue), \(model.parameterCount) parameters, \(dt.torchName), tokenizer \(tok.tokenizerClass)")
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SealKernels
+import SealGenerate
 import SealModel
 import SealTokenizer
 import SealTrain
@@ -23,7 +24,7 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Negative log-likelihood of every token of a text under a model.",
         discussion: "The text is tokenized as HF's tokenizer(text) does (special tokens recognised, BOS added where the tokenizer adds it); token t ≥ 1 is scored given tokens 0..t-1, in nats.")
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory or .gguf file.") var model: String
     @Option(help: "File with the text to score.") var textFile: String
     @Option(help: "PEFT adapter applied on top of the model.") var adapter: String?
     @Flag(help: "Print one JSON object.") var json = false
@@ -34,7 +35,7 @@ struct ScoreCommand: ParsableCommand {
         try reportingErrors {
             let dir = URL(fileURLWithPath: model)
             let m = try TransformerModel.load(directory: dir)
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let text = try readText(text: nil, file: textFile)
             let ids = tok.encode(text)
             let lora = try adapter.map { try PEFTAdapter.load(from: URL(fileURLWithPath: $0), for: m) }
@@ -51,7 +52,7 @@ struct ScoreCommand: ParsableCommand {
 
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Text → token ids, as HF's tokenizer(text).")
-    @Option(help: "Model (or tokenizer) directory holding tokenizer.json.") var model: String
+    @Option(help: "Model (or tokenizer) directory holding tokenizer.json, or a .gguf file.") var model: String
     @Option(help: "The text.") var text: String?
     @Option(help: "File with the text.") var textFile: String?
     @Flag(help: "Print {\"ids\": [...]}.") var json = false
@@ -59,7 +60,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let tok = try Tokenizer(directory: URL(fileURLWithPath: model))
+            let tok = try Tokenizer(model: URL(fileURLWithPath: model))
             let ids = tok.encode(try readText(text: text, file: textFile), addSpecialTokens: !noSpecialTokens)
             if json { printJSON(["ids": ids]) } else { print(ids.map(String.init).joined(separator: " ")) }
         }
@@ -68,14 +69,14 @@ struct TokenizeCommand: ParsableCommand {
 
 struct DetokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "detokenize", abstract: "Token ids → text, as HF's tokenizer.decode(ids).")
-    @Option(help: "Model (or tokenizer) directory holding tokenizer.json.") var model: String
+    @Option(help: "Model (or tokenizer) directory holding tokenizer.json, or a .gguf file.") var model: String
     @Option(help: "Ids separated by spaces or commas, or a JSON list.") var ids: String
     @Flag(help: "Drop special tokens.") var skipSpecialTokens = false
     @Flag(help: "Print {\"text\": ...}.") var json = false
 
     func run() throws {
         try reportingErrors {
-            let tok = try Tokenizer(directory: URL(fileURLWithPath: model))
+            let tok = try Tokenizer(model: URL(fileURLWithPath: model))
             var list: [Int] = []
             for part in ids.split(whereSeparator: { " ,[]\n\t".contains($0) }) {
                 guard let v = Int(part), v >= 0, v < tok.vocabSize else {

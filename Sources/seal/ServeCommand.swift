@@ -26,7 +26,7 @@ struct ServeCommand: ParsableCommand {
         request, however slowly its bytes come; heads are limited to 64 KiB, bodies to 16 MiB (413). \
         Prints "listening on http://HOST:PORT" once ready (--port 0 picks a free port).
         """)
-    @Option(help: "Model directory.") var model: String
+    @Option(help: "Model directory or .gguf file.") var model: String
     @Option(help: "TCP port (0: any free port, printed when listening).") var port: Int
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "PEFT adapter applied on top of the model.") var adapter: String?
@@ -48,7 +48,7 @@ struct ServeCommand: ParsableCommand {
             guard (1...m.config.maxPositionEmbeddings).contains(maxTokens) else {
                 throw ValidationError("--max-tokens must be in 1...\(m.config.maxPositionEmbeddings) (the model's context)")
             }
-            let tok = try Tokenizer(directory: dir)
+            let tok = try Tokenizer(model: dir)
             let gen = Generator(model: m, tokenizer: tok, maxBatch: batchSize)
             if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
             let format = ChatFormat.detect(tok)
@@ -149,9 +149,11 @@ final class ChatService: @unchecked Sendable {
             return format.prompt(user: messages[1].content, system: messages[0].content)
         }
         switch format {
-        case .qwen2:
+        case .qwen2, .chatML:
             var s = ""
-            if messages.first?.role != "system" { s += "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n" }
+            let defaultSystem: String?
+            if case .chatML(let d) = format { defaultSystem = d } else { defaultSystem = ChatFormat.qwenSystem }
+            if messages.first?.role != "system", let d = defaultSystem { s += "<|im_start|>system\n\(d)<|im_end|>\n" }
             for m in messages { s += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
             return s + "<|im_start|>assistant\n"
         case .llama3:
@@ -171,7 +173,10 @@ final class ChatService: @unchecked Sendable {
     func requests(_ job: CompletionJob) throws -> ([GenerationRequest], Int) {
         var total = 0
         let rs = try job.prompts.map { text -> GenerationRequest in
-            let ids = generator.tokenizer.encode(text).map(Int32.init)
+            let tok = generator.tokenizer
+            let chatFormat = job.chat ? format : nil
+            let plain: [Int] = chatFormat?.encode(text, with: tok) ?? tok.encode(text)
+            let ids = plain.map { Int32($0) }
             if ids.isEmpty { throw Self.bad(job.chat ? "messages" : "prompt", "the prompt is empty") }
             total += ids.count
             return GenerationRequest(prompt: ids, samples: job.n)

@@ -69,7 +69,7 @@ struct ToyWorldCommand: ParsableCommand {
             contained in the answer). --self-edits K samples K implications self-edits per passage (by default
             temperature 1, top-p 0.95, as SEAL) and reports how many of the passage's answers each restates.
             """)
-        @Option(help: "Model directory.") var model: String
+        @Option(help: "Model directory or .gguf file.") var model: String
         @Option(help: "PEFT adapter directory.") var adapter: String?
         @Option(help: "SEAL-schema JSON.") var passages: String
         @Option(help: "Use the first N passages (0: all).") var count = 0
@@ -89,7 +89,7 @@ struct ToyWorldCommand: ParsableCommand {
                 if count > 0 { ps = Array(ps.prefix(count)) }
                 let dir = URL(fileURLWithPath: model)
                 let m = try TransformerModel.load(directory: dir)
-                let tok = try Tokenizer(directory: dir)
+                let tok = try Tokenizer(model: dir)
                 let gen = Generator(model: m, tokenizer: tok, maxBatch: 32)
                 if let adapter { gen.lora = try PEFTAdapter.load(from: URL(fileURLWithPath: adapter), for: m) }
                 let r = try ToyWorldEval.questions(ps, generator: gen)
