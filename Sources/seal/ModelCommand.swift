@@ -78,13 +78,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             try runtime.apply()
-            let dt: DType
-            switch dtype.lowercased() {
-            case "f32", "float32": dt = .f32
-            case "bf16", "bfloat16": dt = .bf16
-            case "f16", "float16": dt = .f16
-            default: throw ValidationError("--dtype must be f32, bf16 or f16")
-            }
+            let dt = try parseDType(dtype, allowed: [.f32, .bf16, .f16])
             guard ["spread", "pretrain"].contains(initStyle) else { throw ValidationError("--init-style must be spread or pretrain") }
             guard initStd > 0, initStd.isFinite else { throw ValidationError("--init-std must be positive") }
             let model = try reportingErrors {
@@ -113,12 +107,7 @@ struct ModelCommand: ParsableCommand {
 
         func run() throws {
             try runtime.apply()
-            let dt: DType
-            switch dtype.lowercased() {
-            case "f32", "float32": dt = .f32
-            case "bf16", "bfloat16": dt = .bf16
-            default: throw ValidationError("--dtype must be f32 or bf16")
-            }
+            let dt = try parseDType(dtype, allowed: [.f32, .bf16])
             guard Tokenizer.isGGUF(URL(fileURLWithPath: file)) else { throw ValidationError("\(file): expected a .gguf file") }
             try reportingErrors {
                 let gguf = try GGUFFile(path: file)
@@ -130,4 +119,12 @@ struct ModelCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// A --dtype value (f32/float32, bf16/bfloat16, f16/float16) among `allowed`, or an error listing them.
+func parseDType(_ name: String, allowed: [DType]) throws -> DType {
+    let names: [DType: [String]] = [.f32: ["f32", "float32"], .bf16: ["bf16", "bfloat16"], .f16: ["f16", "float16"]]
+    if let dt = allowed.first(where: { names[$0]?.contains(name.lowercased()) == true }) { return dt }
+    let list = allowed.compactMap { names[$0]?.first }
+    throw ValidationError("--dtype must be " + (list.count > 1 ? list.dropLast().joined(separator: ", ") + " or " + list.last! : list.joined()))
 }
