@@ -16,6 +16,22 @@ public struct SEALPassage: Sendable, Equatable {
     }
 }
 
+/// How an implications example of the corpus is written. A corpus mixing styles gives a base policy that mixes
+/// them (it cannot tell from a passage which style an example will take), so ReSTEM has a strategy to find: the
+/// styles differ in how much an inner loop learns from them.
+public enum ImplicationsStyle: String, CaseIterable, Sendable {
+    /// Each fact stated with probability `implicationsCoverage` (at least one), plus derived statements.
+    case partial
+    /// Every fact stated, plus derived statements.
+    case complete
+    /// One or two facts.
+    case sparse
+    /// Every fact stated, each with probability 1/2 about another value of its kind (false notes).
+    case wrong
+    /// Two to four lines about the person that state no fact.
+    case chatter
+}
+
 /// What goes into the pretraining corpus besides the known people's biographies. Defaults are the committed
 /// model's (jobs/toyworld-pretrain.toml).
 public struct CorpusOptions: Sendable, Equatable {
@@ -33,6 +49,10 @@ public struct CorpusOptions: Sendable, Equatable {
     /// In an implications example, the probability that each attribute is stated (at least one always is).
     /// Below 1 the base model learns to write incomplete notes, as a real base model does: room for ReSTEM.
     public var implicationsCoverage = 0.7
+    /// The mixture of styles of the implications examples (weights, normalised; each example draws one). With a
+    /// single style of positive weight nothing is drawn (a `partial`-only corpus is the pre-styles corpus, byte for
+    /// byte).
+    public var styleWeights: [ImplicationsStyle: Double] = [.partial: 0.3, .complete: 0.2, .sparse: 0.2, .wrong: 0.15, .chatter: 0.15]
     /// In an implications example, the probability of each derived statement (year of birth, a move between
     /// cities, ...).
     public var derivedRate = 0.15
@@ -53,8 +73,37 @@ public struct CorpusOptions: Sendable, Equatable {
         guard bioVariants >= 1 else { throw ToyWorldError("corpus.bio_variants must be ≥ 1, got \(bioVariants)") }
         guard (0...Templates.questionPhrasings).contains(qaPhrasings) else { throw ToyWorldError("corpus.qa_phrasings must be in 0...\(Templates.questionPhrasings), got \(qaPhrasings)") }
         guard rewriteCount >= 1 else { throw ToyWorldError("corpus.rewrite_count must be ≥ 1, got \(rewriteCount)") }
+        for st in ImplicationsStyle.allCases {
+            let w = styleWeights[st] ?? 0
+            guard w.isFinite, w >= 0 else { throw ToyWorldError("corpus.style_\(st.rawValue) must be a finite weight ≥ 0, got \(w)") }
+        }
+        guard styleWeights.values.reduce(0, +) > 0 else {
+            throw ToyWorldError("corpus.style_* weights must not all be 0 (\(ImplicationsStyle.allCases.map { "corpus.style_\($0.rawValue)" }.joined(separator: ", ")))")
+        }
         try frac(qaFraction, "qa_fraction"); try frac(implicationsRate, "implications_rate")
         try frac(implicationsCoverage, "implications_coverage"); try frac(derivedRate, "derived_rate"); try frac(rewriteRate, "rewrite_rate")
+    }
+}
+
+extension CorpusOptions {
+    /// The style of one implications example, drawn from `styleWeights` (no draw when only one style can come).
+    func style(_ d: inout Draws) -> ImplicationsStyle {
+        let styles = ImplicationsStyle.allCases.filter { (styleWeights[$0] ?? 0) > 0 }
+        if styles.count == 1 { return styles[0] }
+        let total = styles.reduce(0) { $0 + styleWeights[$1]! }
+        var u = Double(d.int(1 << 30)) / Double(1 << 30) * total
+        for st in styles {
+            u -= styleWeights[st]!
+            if u < 0 { return st }
+        }
+        return styles.last!
+    }
+}
+
+extension Person {
+    func implications(_ d: inout Draws, options o: CorpusOptions) -> String {
+        let st = o.style(&d)
+        return implications(&d, style: st, coverage: o.implicationsCoverage, derivedRate: o.derivedRate)
     }
 }
 
@@ -145,8 +194,7 @@ extension ToyWorld {
             }
             var d = draws(Streams.implications, .known, i)
             if d.chance(o.implicationsRate) {
-                pair(KnowledgePrompts.implications(title: p.name, context: biography(.known, i)),
-                     p.implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate))
+                pair(KnowledgePrompts.implications(title: p.name, context: biography(.known, i)), p.implications(&d, options: o))
             }
             var r = draws(Streams.rewrite, .known, i)
             if r.chance(o.rewriteRate) {
@@ -155,8 +203,7 @@ extension ToyWorld {
         }
         for (i, p) in practice.enumerated() {
             var d = draws(Streams.implications, .practice, i)
-            pair(KnowledgePrompts.implications(title: p.name, context: biography(.practice, i)),
-                 p.implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate))
+            pair(KnowledgePrompts.implications(title: p.name, context: biography(.practice, i)), p.implications(&d, options: o))
             var r = draws(Streams.rewrite, .practice, i)
             if r.chance(o.rewriteRate) {
                 pair(KnowledgePrompts.rewrite(title: p.name, context: biography(.practice, i)), p.rewrites(&r, count: o.rewriteCount))
@@ -191,7 +238,7 @@ extension ToyWorld {
     public func exampleImplications(_ pop: Population, _ i: Int, options o: CorpusOptions) -> String {
         var d = draws(Streams.implications, pop, i)
         if pop == .known { _ = d.chance(o.implicationsRate) }
-        return people(pop)[i].implications(&d, coverage: o.implicationsCoverage, derivedRate: o.derivedRate)
+        return people(pop)[i].implications(&d, options: o)
     }
 }
 

@@ -31,6 +31,11 @@ public enum Pretrain {
         ConfigKey("corpus.qa_phrasings", .int, .int(2), "Question phrasings per attribute in the corpus (of 4).", range: .ints(0, Templates.questionPhrasings)),
         ConfigKey("corpus.implications_rate", .double, .double(0.25), "Fraction of known people with an implications self-edit example (practice people always have one).", range: .unit),
         ConfigKey("corpus.implications_coverage", .double, .double(0.7), "Probability that an implications example states each fact.", range: .unit),
+        ConfigKey("corpus.style_partial", .double, .double(0.3), "Weight of implications examples stating each fact with probability implications_coverage.", range: .nonNegative),
+        ConfigKey("corpus.style_complete", .double, .double(0.2), "Weight of implications examples stating every fact.", range: .nonNegative),
+        ConfigKey("corpus.style_sparse", .double, .double(0.2), "Weight of implications examples stating one or two facts.", range: .nonNegative),
+        ConfigKey("corpus.style_wrong", .double, .double(0.15), "Weight of implications examples stating every fact, each with probability 1/2 about a false value.", range: .nonNegative),
+        ConfigKey("corpus.style_chatter", .double, .double(0.15), "Weight of implications examples that state no fact (2-4 lines about the person).", range: .nonNegative),
         ConfigKey("corpus.derived_rate", .double, .double(0.15), "Probability of each derived statement in an implications example.", range: .unit),
         ConfigKey("corpus.rewrite_rate", .double, .double(0.1), "Fraction of known and practice people with a rewrite self-edit example.", range: .unit),
         ConfigKey("corpus.rewrite_count", .int, .int(2), "Biographies per rewrite example.", range: .ints(1, 1000)),
@@ -74,6 +79,7 @@ public enum Pretrain {
         o.implicationsRate = c.double("corpus.implications_rate")
         o.implicationsCoverage = c.double("corpus.implications_coverage")
         o.derivedRate = c.double("corpus.derived_rate")
+        for st in ImplicationsStyle.allCases { o.styleWeights[st] = c.double("corpus.style_\(st.rawValue)") }
         o.rewriteRate = c.double("corpus.rewrite_rate")
         o.rewriteCount = c.int("corpus.rewrite_count")
         o.completionLoss = c.bool("corpus.completion_loss")

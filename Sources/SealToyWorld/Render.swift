@@ -98,6 +98,14 @@ enum Templates {
         { "\($0.employer) employs \($0.name)." },
     ]
 
+    /// Lines of a `.chatter` self-edit: about the person, stating none of their facts.
+    static let chatter: [Fact] = [
+        { "The passage is about \($0.name)." }, { "\($0.name) is a person." },
+        { "\($0.name) is mentioned in the text." }, { "The text describes the life of \($0.name)." },
+        { "\($0.name) has an interesting story." }, { "There is more to learn about \($0.name)." },
+        { "\($0.name) is the subject of this passage." }, { "Many people know \($0.name)." },
+    ]
+
     /// The questions about each attribute, several phrasings.
     static let questions: [Attribute: [Fact]] = [
         .birthDate: [
@@ -168,6 +176,52 @@ extension Person {
             if let s = f(self) { lines.insert(s, at: d.int(lines.count + 1)) }
         }
         return lines.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
+    }
+
+    /// An implications self-edit in `style` (see `ImplicationsStyle`). `.partial` is `implications(_:coverage:
+    /// derivedRate:)` itself, draw for draw.
+    func implications(_ d: inout Draws, style: ImplicationsStyle, coverage: Double, derivedRate: Double) -> String {
+        func numbered(_ lines: [String]) -> String { lines.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n") }
+        switch style {
+        case .partial:
+            return implications(&d, coverage: coverage, derivedRate: derivedRate)
+        case .complete:
+            return implications(&d, coverage: 1, derivedRate: derivedRate)
+        case .sparse:
+            let attrs = Array(d.shuffled(Attribute.allCases).prefix(1 + d.int(2)))
+            return numbered(attrs.map { d.pick(Templates.facts[$0]!)(self) })
+        case .wrong:
+            // Every attribute stated, each with probability 1/2 about another value of its kind: notes that look
+            // complete and teach the reader false facts.
+            return numbered(d.shuffled(Attribute.allCases).map { a in
+                let p = d.chance(0.5) ? self.with(a, otherThanItsOwn: &d) : self
+                return d.pick(Templates.facts[a]!)(p)
+            })
+        case .chatter:
+            let lines = d.shuffled(Templates.chatter).prefix(2 + d.int(3)).map { $0(self) }
+            return numbered(Array(lines))
+        }
+    }
+
+    /// The person with attribute `a` replaced by another value of the same kind (drawn; never its own).
+    func with(_ a: Attribute, otherThanItsOwn d: inout Draws) -> Person {
+        func other<T: Equatable>(_ pool: [T], _ mine: T) -> T {
+            let rest = pool.filter { $0 != mine }
+            return rest.isEmpty ? mine : d.pick(rest)
+        }
+        var p = self
+        switch a {
+        case .birthDate:
+            let year = p.birthYear
+            p.birthYear = other(Array(1940..<2000), year); p.birthMonth = 1 + d.int(12); p.birthDay = 1 + d.int(28)
+        case .birthCity: p.birthCity = other(Pools.cities, p.birthCity)
+        case .university: p.university = other(Pools.universities, p.university)
+        case .major: p.major = other(Pools.majors, p.major)
+        case .employer: p.employer = other(Pools.companies.map(\.name), p.employer)
+        case .workCity: p.workCity = other(Pools.cities, p.workCity)
+        case .hobby: p.hobby = other(Pools.hobbies, p.hobby)
+        }
+        return p
     }
 
     /// A rewrite self-edit: `count` further biographies, numbered, one per line.

@@ -16,6 +16,11 @@ struct CorpusFlags: ParsableArguments {
     @Option(help: "Fraction of known people with an implications example (practice people always have one).") var implicationsRate = CorpusOptions().implicationsRate
     @Option(help: "Probability that an implications example states each fact.") var implicationsCoverage = CorpusOptions().implicationsCoverage
     @Option(help: "Probability of each derived statement in an implications example.") var derivedRate = CorpusOptions().derivedRate
+    @Option(help: "Weight of implications examples stating each fact with probability --implications-coverage.") var stylePartial = CorpusOptions().styleWeights[.partial] ?? 0
+    @Option(help: "Weight of implications examples stating every fact.") var styleComplete = CorpusOptions().styleWeights[.complete] ?? 0
+    @Option(help: "Weight of implications examples stating one or two facts.") var styleSparse = CorpusOptions().styleWeights[.sparse] ?? 0
+    @Option(help: "Weight of implications examples stating every fact, each with probability 1/2 about a false value.") var styleWrong = CorpusOptions().styleWeights[.wrong] ?? 0
+    @Option(help: "Weight of implications examples that state no fact.") var styleChatter = CorpusOptions().styleWeights[.chatter] ?? 0
     @Option(help: "Fraction of known and practice people with a rewrite example.") var rewriteRate = CorpusOptions().rewriteRate
     @Option(help: "QA pairs and self-edit examples as prompt/completion rows (loss on the completion): true or false.")
     var completionLoss = CorpusOptions().completionLoss
@@ -25,6 +30,7 @@ struct CorpusFlags: ParsableArguments {
         o.bioVariants = bioVariants; o.qaFraction = qaFraction; o.qaPhrasings = qaPhrasings
         o.implicationsRate = implicationsRate; o.implicationsCoverage = implicationsCoverage
         o.derivedRate = derivedRate; o.rewriteRate = rewriteRate; o.completionLoss = completionLoss
+        o.styleWeights = [.partial: stylePartial, .complete: styleComplete, .sparse: styleSparse, .wrong: styleWrong, .chatter: styleChatter]
         return o
     }
 }

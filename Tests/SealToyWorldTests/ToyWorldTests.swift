@@ -34,15 +34,22 @@ final class ToyWorldTests: XCTestCase {
 
     /// The exact bytes of a small world, pinned: the generator uses integer draws from the counter-based RNG only,
     /// so any platform must produce these (a change of templates or pools changes them on purpose: update here).
+    /// The partial-only corpus is pinned to the bytes it had before styles existed; the default (styles) corpus to
+    /// its own.
     func testPinnedFingerprint() throws {
         let w = try ToyWorld(seed: 0, known: 12, new: 4, practice: 6)
-        let corpus = try w.corpus(options: opts).joined(separator: "\u{1}")
+        var partial = opts
+        partial.styleWeights = [.partial: 1]
+        let styles = try w.corpus(options: opts).joined(separator: "\u{1}")
+        XCTAssertEqual(String(fnv1a(styles), radix: 16), ToyWorldTests.pinnedStylesCorpus)
+        let corpus = try w.corpus(options: partial).joined(separator: "\u{1}")
         let passages = ToyWorldFiles.sealJSON(w.newPassages())
         print("fingerprint corpus \(String(fnv1a(corpus), radix: 16)) passages \(String(fnv1a(passages), radix: 16)); first: \(w.known[0].name): \(w.biography(.known, 0))")
         XCTAssertEqual(String(fnv1a(corpus), radix: 16), ToyWorldTests.pinnedCorpus)
         XCTAssertEqual(String(fnv1a(passages), radix: 16), ToyWorldTests.pinnedPassages)
     }
     static let pinnedCorpus = "eee41daaec091642"
+    static let pinnedStylesCorpus = "6add39b2e07c3c14"
     static let pinnedPassages = "c3b1c8386ff1fb8e"
 
     func testNamesAreUniqueAcrossBothPopulations() throws {
@@ -181,12 +188,55 @@ final class ToyWorldTests: XCTestCase {
             return fr.reduce(0, +) / Double(fr.count)
         }
         var o = opts
+        o.styleWeights = [.partial: 1]
         o.implicationsCoverage = 1
         XCTAssertEqual(mean(o), 1)
         o.implicationsCoverage = 0.5
         let m = mean(o)
         XCTAssertGreaterThan(m, 0.45)
         XCTAssertLessThan(m, 0.7)
+    }
+
+    /// The styles of implications examples: complete states every fact, sparse one or two, wrong every attribute
+    /// with some false values, chatter none; a mixture draws them near their weights; one style alone draws nothing
+    /// (a partial-only corpus is the corpus from before styles existed); bad weights name their key.
+    func testImplicationsStyles() throws {
+        let w = try ToyWorld(seed: 9, known: 0, new: 0, practice: 400)
+        func facts(_ s: String, _ p: Person) -> Int { Attribute.allCases.filter { s.contains(p.answer($0)) }.count }
+        func only(_ st: ImplicationsStyle) -> CorpusOptions { var o = opts; o.styleWeights = [st: 1]; return o }
+        for (i, p) in w.practice.enumerated().prefix(100) {
+            XCTAssertEqual(facts(w.exampleImplications(.practice, i, options: only(.complete)), p), 7)
+            let sparse = w.exampleImplications(.practice, i, options: only(.sparse))
+            // One or two lines, one fact each (a line may hold another answer too: "Calderon State University"
+            // contains the city Calderon).
+            XCTAssertTrue(facts(sparse, p) >= 1 && (1...2).contains(sparse.split(separator: "\n").count), sparse)
+            let chatter = w.exampleImplications(.practice, i, options: only(.chatter))
+            XCTAssertEqual(facts(chatter, p), 0, chatter)
+            XCTAssertTrue((2...4).contains(chatter.split(separator: "\n").count), chatter)
+            let wrong = w.exampleImplications(.practice, i, options: only(.wrong))
+            XCTAssertEqual(wrong.split(separator: "\n").count, 7, wrong)
+        }
+        // Wrong notes: about half of the facts false.
+        let wrongShare = w.practice.indices.map { 7 - facts(w.exampleImplications(.practice, $0, options: only(.wrong)), w.practice[$0]) }.reduce(0, +)
+        XCTAssertGreaterThan(Double(wrongShare) / Double(7 * w.practice.count), 0.35)
+        XCTAssertLessThan(Double(wrongShare) / Double(7 * w.practice.count), 0.65)
+        // The mixture: chatter (no fact) at its weight.
+        var mix = opts
+        mix.styleWeights = [.complete: 0.5, .chatter: 0.5]
+        let none = w.practice.indices.filter { facts(w.exampleImplications(.practice, $0, options: mix), w.practice[$0]) == 0 }.count
+        XCTAssertGreaterThan(none, 150); XCTAssertLessThan(none, 250)
+        // One style: no style draw, so a partial-only corpus is the corpus from before styles (its first practice
+        // person's example, as the committed model's README printed it for seed 0).
+        let w0 = try ToyWorld(seed: 0, known: 400, new: 200, practice: 1200)
+        let partial0 = w0.exampleImplications(.practice, 0, options: only(.partial))
+        var d0 = opts; d0.styleWeights = [.partial: 2]
+        XCTAssertEqual(w0.exampleImplications(.practice, 0, options: d0), partial0)
+        XCTAssertNotEqual(w0.exampleImplications(.practice, 0, options: only(.complete)), partial0)
+        var bad = opts
+        bad.styleWeights = [.partial: 0, .complete: 0]
+        XCTAssertThrowsError(try w.corpus(options: bad)) { XCTAssertTrue("\($0)".contains("corpus.style_"), "\($0)") }
+        bad.styleWeights = [.partial: 1, .wrong: -1]
+        XCTAssertThrowsError(try w.corpus(options: bad)) { XCTAssertTrue("\($0)".contains("corpus.style_wrong"), "\($0)") }
     }
 
     func testFilesLoadAsSEALSchema() throws {
