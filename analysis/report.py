@@ -109,15 +109,30 @@ def build_report(paths: list, out: str, quiet: bool = False) -> dict:
                f"percentile bootstrap ({stats.RESAMPLES:,} resamples of the pairs, both arms together); *excludes 0*: "
                f"the interval lies wholly above or below 0.", ""]
 
+    mech = tables.mechanism_table(pd.concat(arm_tables, ignore_index=True) if arm_tables else pd.DataFrame())
+    if not mech.empty:
+        mech.to_csv(os.path.join(out, "mechanism.csv"), index=False)
+        written.append(os.path.join(out, "mechanism.csv"))
+        mtext = tables.mechanism_markdown(mech)
+        write("mechanism.md", mtext)
+        md += ["## What each policy writes and knows", "", mtext,
+               "Per policy (after 0, 1, ... ReSTEM rounds): the accuracy of its self-edits on the held-out contexts "
+               "(as in Table 2), the *self-edit coverage* of those self-edits (the share of each context's questions "
+               "whose gold answer the self-edit states, mean over self-edits; — when the domain has no such "
+               "measure or the run predates it) and *retention* (questions the starting policy knew, asked of the "
+               "unadapted policy: what the updates made it forget; — without `eval.retention`).", ""]
+
     rounds = tables.rounds_table(exps)
     if not rounds.empty:
         rounds.to_csv(os.path.join(out, "rounds.csv"), index=False)
         written.append(os.path.join(out, "rounds.csv"))
         md += ["## ReSTEM rounds", "",
                tables.to_markdown(rounds, ["file", "round", "self_edits", "contexts", "mean_reward", "mean_best_reward",
-                                           "kept", "sft_steps", "final_sft_loss", "seconds_total"],
+                                           "mean_coverage", "mean_kept_coverage", "kept", "sft_steps",
+                                           "final_sft_loss", "seconds_total"],
                                   ["file", "round", "self-edits", "contexts", "mean reward", "mean top-1 reward",
-                                   "kept", "SFT steps", "last SFT loss", "seconds"],
+                                   "coverage (all)", "coverage (kept)", "kept", "SFT steps", "last SFT loss",
+                                   "seconds"],
                                   {"seconds_total": "sec"}), ""]
 
     figs = []

@@ -140,8 +140,71 @@ def arm_table(experiments: list, domain: str) -> pd.DataFrame:
                 "seconds": float(np.nanmean([x.seconds for x in have])) if any(not math.isnan(x.seconds) for x in have) else math.nan,
                 "units": ci["units"],
                 "accuracy_pooled": ci["accuracy_pooled"],
+                "coverage": _mean_attr(have, "self_edit_coverage"),
             })
     return pd.DataFrame(rows)
+
+
+def _mean_attr(arms, key: str) -> float:
+    """The mean over runs of an arm attribute (NaN where no run recorded it)."""
+    vals = []
+    for x in arms:
+        try:
+            v = float(x.attrs.get(key, math.nan))
+        except (TypeError, ValueError):
+            v = math.nan
+        if not math.isnan(v):
+            vals.append(v)
+    return float(np.mean(vals)) if vals else math.nan
+
+
+_ROUND0_ARMS = ("self_edit", "self_edits")
+
+
+def mechanism_table(arm_df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (experiment, policy round r = 0, 1, ...): what the policy after r ReSTEM rounds writes and knows.
+    *accuracy* of its self-edits on the held-out contexts (round 0: the self_edit arm; r: seal_round_r), the
+    *coverage* of those self-edits (the share of the contexts' answers they state, when the domain measures it),
+    and *retention* (retention_round_r: questions the starting policy answered, asked of the unadapted policy)."""
+    if arm_df.empty:
+        return pd.DataFrame()
+    rows = []
+    for exp, t in arm_df.groupby("experiment", sort=False):
+        t = t.set_index("arm")
+        per = {}
+        for a in t.index:
+            m = _SEAL_ROUND.match(str(a))
+            r = 0 if a in _ROUND0_ARMS else int(m.group(1)) if m else None
+            if r is not None:
+                per.setdefault(r, {})["arm"] = a
+            m = re.match(r"^retention_round_(\d+)$", str(a))
+            if m:
+                per.setdefault(int(m.group(1)), {})["retention_arm"] = a
+        for r in sorted(per):
+            a, ra = per[r].get("arm"), per[r].get("retention_arm")
+            rows.append({
+                "experiment": exp, "round": r, "arm": a or "—",
+                "accuracy": float(t.loc[a, "accuracy"]) if a else math.nan,
+                "accuracy_lo": float(t.loc[a, "accuracy_lo"]) if a else math.nan,
+                "accuracy_hi": float(t.loc[a, "accuracy_hi"]) if a else math.nan,
+                "coverage": float(t.loc[a, "coverage"]) if a and "coverage" in t.columns else math.nan,
+                "retention": float(t.loc[ra, "accuracy"]) if ra else math.nan,
+                "retention_lo": float(t.loc[ra, "accuracy_lo"]) if ra else math.nan,
+                "retention_hi": float(t.loc[ra, "accuracy_hi"]) if ra else math.nan,
+            })
+    return pd.DataFrame(rows)
+
+
+def mechanism_markdown(df: pd.DataFrame) -> str:
+    if df.empty:
+        return ""
+    multi = df["experiment"].nunique() > 1
+    df = df.assign(ci=[_interval(lo, hi, 100) for lo, hi in zip(df["accuracy_lo"], df["accuracy_hi"])],
+                   rci=[_interval(lo, hi, 100) for lo, hi in zip(df["retention_lo"], df["retention_hi"])])
+    cols = (["experiment"] if multi else []) + ["round", "arm", "accuracy", "ci", "coverage", "retention", "rci"]
+    heads = (["experiment"] if multi else []) + ["policy after round", "arm", "accuracy (%)", "95 % CI",
+                                                 "self-edit coverage (%)", "retention (%)", "95 % CI"]
+    return to_markdown(df, cols, heads, {"accuracy": "pct", "coverage": "pct", "retention": "pct"})
 
 
 def seal_rounds(arms) -> list:
@@ -211,7 +274,8 @@ def rounds_table(experiments: list) -> pd.DataFrame:
                     "kept": int(kept.sum()) if kept.notna().any() else math.nan,
                     "sft_steps": len(sft), "final_sft_loss": float(sft["loss"].iloc[-1]) if len(sft) else math.nan,
                 }
-                for k in ("seconds_sampling", "seconds_inner", "seconds_sft", "seconds_comm", "seconds_total"):
+                for k in ("mean_coverage", "mean_kept_coverage", "seconds_sampling", "seconds_inner", "seconds_sft",
+                          "seconds_comm", "seconds_total"):
                     v = attrs.get(k, math.nan) if hasattr(attrs, "get") else math.nan
                     row[k] = float(v) if v is not None and not (isinstance(v, float) and math.isnan(v)) else math.nan
                 rows.append(row)

@@ -99,6 +99,14 @@ public protocol SelfEditDomain: AnyObject {
     /// What the policy's self-edits may contain while they are sampled (constrained decoding), or nil: free
     /// sampling (default). The engine attaches it to every self-edit request; the domain owns the grammar.
     func selfEditConstraint() throws -> (any DecodingConstraint)?
+    /// How much of what the context's task asks a self-edit states, in [0, 1] (knowledge: the share of the
+    /// passage's questions whose gold answer appears in it), or nil when the domain has no such measure (default).
+    /// Recorded beside rewards (round and arm attributes), never used to train: it shows what RL changed in writing.
+    func selfEditCoverage(contextID: String, selfEdit: String) throws -> Double?
+}
+
+extension SelfEditDomain {
+    public func selfEditCoverage(contextID: String, selfEdit: String) throws -> Double? { nil }
 }
 
 extension SelfEditDomain {

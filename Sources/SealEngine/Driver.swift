@@ -195,12 +195,16 @@ extension ReSTEMEngine {
             let keptKeys = Set(kept.map { "\($0.contextID)#\($0.sampleIndex)" })
             for i in all.indices { all[i].kept = keptKeys.contains("\(all[i].contextID)#\(all[i].sampleIndex)") }
             let mean = all.isEmpty ? 0 : all.map(\.reward).reduce(0, +) / Double(all.count)
-            try metrics.writeRound(round, samples: all, sftSteps: steps, attributes: [
+            var attributes: [String: Double] = [
                 "seconds_sampling": times.sampling, "seconds_inner": times.inner, "seconds_comm": times.comm,
                 "seconds_sft": times.sft, "seconds_wait": times.wait,
                 "mean_reward": mean, "world_size": Double(mpi.size),
                 "replay_rows": Double(replay(forKept: pairs.count, round: round).count),
-            ])
+            ]
+            // What the round's self-edits state of their contexts' answers (all of them, and those kept).
+            if let c = try meanCoverage(all.map { ($0.contextID, $0.selfEdit) }) { attributes["mean_coverage"] = c }
+            if let c = try meanCoverage(all.filter(\.kept).map { ($0.contextID, $0.selfEdit) }) { attributes["mean_kept_coverage"] = c }
+            try metrics.writeRound(round, samples: all, sftSteps: steps, attributes: attributes)
             // The checkpoint and this round's own HDF5 write, known only once written.
             try metrics.addRoundAttributes(round, ["seconds_io": Self.now() - t0, "seconds_total": Self.now() - roundStart])
             log(String(format: "round %d: %d self-edits on %d contexts, mean reward %.4f, kept %d, %d SFT steps, %.1f s",

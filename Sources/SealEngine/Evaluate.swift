@@ -18,6 +18,15 @@ public enum ArmKind: String, Sendable {
 }
 
 extension ReSTEMEngine {
+    /// The mean of the domain's coverage measure over (context, self-edit) pairs, or nil when it has none.
+    func meanCoverage(_ edits: [(context: String, text: String)]) throws -> Double? {
+        var sum = 0.0, n = 0
+        for e in edits {
+            if let c = try domain.selfEditCoverage(contextID: e.context, selfEdit: e.text) { sum += c; n += 1 }
+        }
+        return n == 0 ? nil : sum / Double(n)
+    }
+
     /// Evaluates one arm on the domain's "eval" split; rank 0 writes `/evals/<arm>` (when a metrics file is given)
     /// and every rank gets the accuracy. The work is cut into units — a context, or one (context, self-edit) — run
     /// under dynamic scheduling and journaled beside `out` (when given), so a killed evaluation resumes where it was.
@@ -113,7 +122,12 @@ extension ReSTEMEngine {
                 }
             }
             accuracy = all.isEmpty ? 0 : Double(all.filter(\.correct).count) / Double(all.count)
-            try metrics?.writeEval(arm: arm, records: all, accuracy: accuracy, extraAttributes: ["seconds": Self.now() - start])
+            var extra = ["seconds": Self.now() - start]
+            // What the arm's self-edits state of their contexts' answers (the writing the accuracy comes from).
+            if let c = try meanCoverage(contexts.map(\.id).sorted().flatMap { id in (edits[id] ?? []).map { (id, $0) } }) {
+                extra["self_edit_coverage"] = c
+            }
+            try metrics?.writeEval(arm: arm, records: all, accuracy: accuracy, extraAttributes: extra)
             log(String(format: "eval %@: accuracy %.4f on %d answers (%.1f s)", arm, accuracy, all.count, Self.now() - start))
         }
         let bytes = try mpi.broadcast(try Wire.bytes([accuracy]))

@@ -132,6 +132,21 @@ public final class KnowledgeDomain: SelfEditDomain {
         return try f.completions(for: try passage(contextID))
     }
 
+    /// The share of the passage's questions one of whose gold answers appears in the self-edit (normalised tokens,
+    /// adjacent and in order: the containment grader's rule applied to the self-edit instead of an answer).
+    public func selfEditCoverage(contextID: String, selfEdit: String) throws -> Double? {
+        let p = try passage(contextID)
+        guard !p.questions.isEmpty else { return nil }
+        let text = AnswerText.tokens(selfEdit)
+        let covered = p.questions.filter { q in
+            (allGolds ? q.answers : [q.answer]).contains { g in
+                let t = AnswerText.tokens(g)
+                return !t.isEmpty && AnswerFeatures.contains(text, t)
+            }
+        }.count
+        return Double(covered) / Double(p.questions.count)
+    }
+
     public func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan {
         let p = try passage(contextID)
         let seqs = try rules.sequences(selfEdit: selfEdit, title: p.title, context: p.context)

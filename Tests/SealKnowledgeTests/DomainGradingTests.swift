@@ -88,4 +88,22 @@ final class DomainGradingTests: XCTestCase {
         XCTAssertThrowsError(try domain(["knowledge.gold_answers=\"some\""])) { XCTAssertTrue("\($0)".contains("knowledge.gold_answers"), "\($0)") }
         XCTAssertTrue(try domain(["grader.kind=\"contains\""]).grader is ContainmentGrader)
     }
+
+    /// Self-edit coverage: the share of the passage's questions whose gold answer (normalised tokens, adjacent, in
+    /// order) the self-edit states; with knowledge.gold_answers = all any accepted answer counts.
+    func testSelfEditCoverageCountsTheGoldsAStatementHolds() throws {
+        let d = try domain([])
+        let p = d.passages(split: "eval")[0]
+        let n = Double(p.questions.count)
+        XCTAssertEqual(try d.selfEditCoverage(contextID: p.id, selfEdit: ""), 0)
+        XCTAssertEqual(try d.selfEditCoverage(contextID: p.id, selfEdit: "Nothing here relates."), 0)
+        // Each gold on its own line, upper-cased and punctuated: every question covered.
+        let all = p.questions.map { "1. IT IS \($0.answer.uppercased())!" }.joined(separator: "\n")
+        XCTAssertEqual(try d.selfEditCoverage(contextID: p.id, selfEdit: all), 1)
+        // Only the first question's gold: 1/n (unless another question shares that gold).
+        let first = p.questions[0].answer
+        let expected = Double(p.questions.filter { AnswerGrader.isCorrect(prediction: first, gold: $0.answer) }.count) / n
+        XCTAssertEqual(try d.selfEditCoverage(contextID: p.id, selfEdit: "The answer: \(first)."), expected)
+        XCTAssertThrowsError(try d.selfEditCoverage(contextID: "no-such-id", selfEdit: "x"))
+    }
 }

@@ -405,3 +405,24 @@ def test_retention_arms_are_ordered_described_and_drawn():
     assert [p[0] for p in pts] == [0, 1, 2]
     assert [round(p[1], 6) for p in pts] == [0.3, 0.5, 0.0]
     assert figures.retention_points(table, "none") == []
+
+
+def test_mechanism_table_takes_accuracy_coverage_and_retention_by_policy_round():
+    """The mechanism table: per policy round (0 = self_edit, r = seal_round_r) its accuracy and self-edit coverage
+    and the retention arm of the same round; a round with only one of them still gets a row."""
+    import math
+    import pandas as pd
+    from analysis import tables
+    rows = [("base", 0.02, math.nan), ("self_edit", 0.2, 0.35), ("seal_round_1", 0.25, 0.5), ("seal_round_2", 0.3, math.nan),
+            ("retention_round_0", 0.9, math.nan), ("retention_round_1", 0.85, math.nan), ("retention_round_3", 0.8, math.nan)]
+    df = pd.DataFrame([{"experiment": "e", "arm": a, "accuracy": acc, "accuracy_lo": acc - 0.01, "accuracy_hi": acc + 0.01,
+                        "coverage": cov} for a, acc, cov in rows])
+    m = tables.mechanism_table(df).set_index("round")
+    assert list(m.index) == [0, 1, 2, 3]
+    assert m.loc[0, "arm"] == "self_edit" and m.loc[0, "coverage"] == 0.35 and m.loc[0, "retention"] == 0.9
+    assert m.loc[1, "accuracy"] == 0.25 and m.loc[1, "coverage"] == 0.5 and m.loc[1, "retention"] == 0.85
+    assert math.isnan(m.loc[2, "retention"]) and math.isnan(m.loc[2, "coverage"])
+    assert m.loc[3, "arm"] == "—" and math.isnan(m.loc[3, "accuracy"]) and m.loc[3, "retention"] == 0.8
+    text = tables.mechanism_markdown(tables.mechanism_table(df))
+    assert "self-edit coverage (%)" in text and "35.0" in text and "85.0" in text
+    assert tables.mechanism_table(pd.DataFrame()).empty
