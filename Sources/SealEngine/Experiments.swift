@@ -216,7 +216,7 @@ extension ReSTEMEngine {
     /// The forgetting experiment: `continual.sequences` sequences of `continual.length` contexts from the eval split
     /// (a seeded shuffle, cut in order). Each sequence starts from the starting policy; step 0 evaluates all its
     /// contexts; step t samples one self-edit for context t−1 with the current model, trains it (the inner-loop
-    /// recipe), merges it, and evaluates contexts 0..<t. Arm `continual_seq<s>_step_<t>` holds step t's answers.
+    /// recipe; with `sft.replay_*`, replay rows mixed in at that share), merges it, and evaluates contexts 0..<t. Arm `continual_seq<s>_step_<t>` holds step t's answers.
     /// Sequences are the units of work (dynamic scheduling; each is journaled when done).
     public func continualLearning(out: String, overwrite: Bool) throws {
         Preemption.install()
@@ -259,7 +259,9 @@ extension ReSTEMEngine {
                 let c = sequences[s][t - 1]
                 let text = try sampleSelfEdits([c], round: 2_000 + 100 * s + t, samples: 1)[c]?.first ?? ""
                 if let plan = try? domain.innerLoopPlan(contextID: c, selfEdit: text) {
-                    _ = try trainInner(contextID: c, plan: plan, seed: Seeds.key([runSeed, 0xC0_47, UInt64(s), UInt64(t)]))
+                    // Replay (sft.replay_*): rows the policy knew, mixed into each update that is merged into it.
+                    let extra = replay(mixedWith: plan.rows.count, seed: Seeds.key([runSeed, 0xC0_47, UInt64(s), UInt64(t), 11]))
+                    _ = try trainInner(contextID: c, plan: plan, seed: Seeds.key([runSeed, 0xC0_47, UInt64(s), UInt64(t)]), replay: extra)
                     innerLoRA.merge(into: policy)
                 }
                 steps.append(try evaluateSeen(t))

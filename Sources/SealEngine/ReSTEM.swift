@@ -125,7 +125,8 @@ public final class ReSTEMEngine {
 
     /// The inner loop's training alone: the rank's inner adapter is reset (seeded) and finetuned on the plan.
     /// Returns the final training loss and the number of target tokens.
-    func trainInner(contextID: String, plan: InnerLoopPlan, seed: UInt64) throws -> (Double, Int) {
+    /// `replay`: rows mixed into the plan's (loss on the completion, EOS appended, as in a policy update).
+    func trainInner(contextID: String, plan: InnerLoopPlan, seed: UInt64, replay: [TextExample] = []) throws -> (Double, Int) {
         let lora = innerLoRA
         lora.reset(seed: seed)
         var tc = TrainConfig()
@@ -137,9 +138,13 @@ public final class ReSTEMEngine {
         tc.seed = seed
         tc.shuffle = true
         let eos = policy.eosTokenIDs.first
-        let (rows, _) = try Dataset.encode(plan.rows, tokenizer: tokenizer, lossOn: plan.lossOn,
-                                           maxLength: min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings),
+        let maxLength = min(config.int("inner.max_length"), policy.config.maxPositionEmbeddings)
+        var (rows, _) = try Dataset.encode(plan.rows, tokenizer: tokenizer, lossOn: plan.lossOn, maxLength: maxLength,
                                            eosID: eos, appendEOS: plan.appendEOS, source: contextID)
+        if !replay.isEmpty {
+            rows += try Dataset.encode(replay, tokenizer: tokenizer, lossOn: .completion, maxLength: maxLength,
+                                       eosID: eos, appendEOS: true, source: "sft.replay_file").0
+        }
         let trainer = try Trainer(model: policy, lora: lora, config: tc, workspace: trainWorkspace)
         var lastLoss = 0.0, tokens = 0
         if tc.epochs > 0 {

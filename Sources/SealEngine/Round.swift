@@ -209,11 +209,15 @@ extension ReSTEMEngine {
     /// permutation of the file that is new each round (and cycles through the file again when more are needed).
     /// The same on every rank; none without replay or without kept pairs.
     public func replay(forKept kept: Int, round: Int) -> [TextExample] {
-        guard kept > 0, !replayRows.isEmpty, replayFraction > 0 else { return [] }
-        let count = Int((Double(kept) * replayFraction / (1 - replayFraction)).rounded())
         let runSeed = UInt64(bitPattern: Int64(config.int("run.seed")))
-        return trainingRowOrder(rows: replayRows.count, count: count, shuffle: true, seed: Seeds.key([runSeed, UInt64(round), 11]))
-            .map { replayRows[$0] }
+        return replay(mixedWith: kept, seed: Seeds.key([runSeed, UInt64(round), 11]))
+    }
+
+    /// round(n·f/(1−f)) replay rows for an update of n rows of its own, in the permutation `seed` draws.
+    func replay(mixedWith n: Int, seed: UInt64) -> [TextExample] {
+        guard n > 0, !replayRows.isEmpty, replayFraction > 0 else { return [] }
+        let count = Int((Double(n) * replayFraction / (1 - replayFraction)).rounded())
+        return trainingRowOrder(rows: replayRows.count, count: count, shuffle: true, seed: seed).map { replayRows[$0] }
     }
 
     /// A finetune of the policy on `rows`, data-parallel and rank-count invariant: the rows (epoch after epoch, each

@@ -277,17 +277,23 @@ final class EngineCLITests: XCTestCase {
         return try h5py(script, h5)
     }
 
-    /// Continued pretraining (LoRA and full) and continual learning: 1 and 2 ranks give the same answers and losses.
+    /// Continued pretraining (LoRA and full) and continual learning (with and without replay): 1 and 2 ranks give
+    /// the same answers and losses; replay rows mixed into the continual updates change the answers.
     func testCPTAndContinualAreRankCountInvariant() throws {
         let (cfg, dir) = try setup()
         let train = dir.appendingPathComponent("train.json").path
+        let replay = dir.appendingPathComponent("replay.jsonl")
+        try Data((1...6).map { #"{"text": "Tom and his dog \#($0) went to the park to play with a red ball."}"# }.joined(separator: "\n").utf8).write(to: replay)
         let runs: [(String, [String])] = [
             ("cpt", ["run.experiment=cpt", "cpt.samples=2", "cpt.epochs=1", "cpt.batch=2", "cpt.lora_rank=4", "cpt.lora_alpha=8",
                      "knowledge.eval_file=\(train)", "eval.before_train=true", "eval.arms=[\"base\"]"]),
             ("cptfull", ["run.experiment=cpt", "cpt.full=true", "cpt.source=context", "cpt.epochs=1", "cpt.lr=1e-4", "knowledge.eval_file=\(train)"]),
             ("continual", ["run.experiment=continual", "continual.sequences=3", "continual.length=1", "knowledge.eval_file=\(train)"]),
             ("continual2", ["run.experiment=continual", "continual.sequences=1", "continual.length=3", "knowledge.eval_file=\(train)"]),
+            ("continual2replay", ["run.experiment=continual", "continual.sequences=1", "continual.length=3", "knowledge.eval_file=\(train)",
+                                  "sft.replay_file=\"\(replay.path)\"", "sft.replay_fraction=0.8"]),
         ]
+        var byName: [String: String] = [:]
         for (name, sets) in runs {
             var results: [String] = []
             for ranks in [1, 2] {
@@ -297,10 +303,14 @@ final class EngineCLITests: XCTestCase {
                 results.append(try armsAndLosses(out))
             }
             XCTAssertEqual(results[0], results[1], "\(name): 1 and 2 ranks must agree")
+            byName[name] = results[0]
             switch name {
             case "cpt": XCTAssertTrue(results[0].contains("\"base\"") && results[0].contains("\"cpt\"") && results[0].contains("round_000"), results[0])
             case "continual": XCTAssertTrue(results[0].contains("continual_seq2_step_1"), results[0])
             case "continual2": XCTAssertTrue(results[0].contains("continual_seq0_step_3"), results[0])
+            case "continual2replay":
+                XCTAssertTrue(results[0].contains("continual_seq0_step_3"), results[0])
+                XCTAssertNotEqual(results[0], byName["continual2"], "replay rows changed nothing in the continual updates")
             default: XCTAssertTrue(results[0].contains("\"cpt\""), results[0])
             }
         }
@@ -366,7 +376,8 @@ final class EngineCLITests: XCTestCase {
         XCTAssertGreaterThan(files.count, 5)
         for f in files {
             let domain = f.hasPrefix("arc-") ? "arc" : "knowledge"
-            guard f.hasPrefix("arc-") || f.hasPrefix("knowledge-") else { continue }
+            // toyworld-pretrain.toml is `seal pretrain`'s (its own test); the other toyworld jobs are knowledge jobs.
+            guard f.hasPrefix("arc-") || f.hasPrefix("knowledge-") || (f.hasPrefix("toyworld") && f != "toyworld-pretrain.toml") else { continue }
             let r = try MPIRunner.run(ranks: nil, [domain, "train", "--config", jobs.appendingPathComponent(f).path,
                                                    "--out", cli.tmp("jobs").appendingPathComponent("x.h5").path,
                                                    "--set", "model.path=/nonexistent-model"])
