@@ -137,12 +137,8 @@ public final class KnowledgeDomain: SelfEditDomain {
     public func selfEditCoverage(contextID: String, selfEdit: String) throws -> Double? {
         let p = try passage(contextID)
         guard !p.questions.isEmpty else { return nil }
-        let text = AnswerText.tokens(selfEdit)
         let covered = p.questions.filter { q in
-            (allGolds ? q.answers : [q.answer]).contains { g in
-                let t = AnswerText.tokens(g)
-                return !t.isEmpty && AnswerFeatures.contains(text, t)
-            }
+            (allGolds ? q.answers : [q.answer]).contains { AnswerGrader.isCorrect(prediction: selfEdit, gold: $0) }
         }.count
         return Double(covered) / Double(p.questions.count)
     }

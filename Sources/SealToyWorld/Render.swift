@@ -98,6 +98,11 @@ enum Templates {
         { "\($0.employer) employs \($0.name)." },
     ]
 
+    /// A self-edit's lines as SEAL's model writes them: "1. …", one per line.
+    static func numbered(_ lines: [String]) -> String {
+        lines.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
+    }
+
     /// Lines of a `.chatter` self-edit: about the person, stating none of their facts.
     static let chatter: [Fact] = [
         { "The passage is about \($0.name)." }, { "\($0.name) is a person." },
@@ -175,13 +180,13 @@ extension Person {
         for f in Templates.derived where d.chance(derivedRate) {
             if let s = f(self) { lines.insert(s, at: d.int(lines.count + 1)) }
         }
-        return lines.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n")
+        return Templates.numbered(lines)
     }
 
     /// An implications self-edit in `style` (see `ImplicationsStyle`). `.partial` is `implications(_:coverage:
     /// derivedRate:)` itself, draw for draw.
     func implications(_ d: inout Draws, style: ImplicationsStyle, coverage: Double, derivedRate: Double) -> String {
-        func numbered(_ lines: [String]) -> String { lines.enumerated().map { "\($0.offset + 1). \($0.element)" }.joined(separator: "\n") }
+        let numbered = Templates.numbered
         switch style {
         case .partial:
             return implications(&d, coverage: coverage, derivedRate: derivedRate)
@@ -226,6 +231,6 @@ extension Person {
 
     /// A rewrite self-edit: `count` further biographies, numbered, one per line.
     func rewrites(_ d: inout Draws, count: Int) -> String {
-        (0..<count).map { "\($0 + 1). \(biography(&d))" }.joined(separator: "\n")
+        Templates.numbered((0..<count).map { _ in biography(&d) })
     }
 }
