@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
         .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),
-        .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge"]),
+        .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge", "SealTestSupport", "SealRuntime", "SealTrain", "SealTokenizer", "SealGenerate", "SealModel"]),
         .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
         .testTarget(name: "SealToyWorldTests", dependencies: ["SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer", "SealTrain", "SealEngine"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),

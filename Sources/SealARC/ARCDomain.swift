@@ -117,7 +117,7 @@ public final class ARCDomain: SelfEditDomain {
 
         let modelDir = URL(fileURLWithPath: config.string("model.path"))
         tokenizer = try Tokenizer(model: modelDir)
-        let modelConfig = try ModelConfig.load(from: modelDir.appendingPathComponent("config.json"))
+        let modelConfig = try ModelConfig.load(model: modelDir)
         tokenLimit = min(config.int("arc.max_tokens"), modelConfig.maxPositionEmbeddings)
         if let f = explicitChat {
             guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(chatName): the tokenizer has no \(f.endOfTurn) token") }
@@ -170,7 +170,8 @@ public final class ARCDomain: SelfEditDomain {
     }
 
     public func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample {
-        TextExample(prompt: try selfEditPrompt(contextID: contextID), completion: selfEdit + chat.endOfTurn)
+        TextExample(prompt: try selfEditPrompt(contextID: contextID), completion: selfEdit + chat.endOfTurn,
+                    promptSpecialTokens: chat.promptSpecialTokens)
     }
 
     /// ARC's reward and evaluation are the same measure (the task solved); `purpose` changes nothing.
@@ -212,7 +213,7 @@ public final class ARCDomain: SelfEditDomain {
             let p = ARCPrompts.query(demos: ex.demos, input: ex.query.input, output: ex.query.output, format: format, chat: chat)
             // A token is at least one byte (byte-level and byte-fallback BPE), so short texts need no tokenizing.
             if p.prompt.utf8.count + p.completion.utf8.count + 8 < limit { return true }
-            return tokenizer.encode(p.prompt).count + tokenizer.encode(p.completion, addSpecialTokens: false).count < limit
+            return chat.encode(p.prompt, with: tokenizer).count + tokenizer.encode(p.completion, addSpecialTokens: false).count < limit
         }
         dataCache[key] = examples
         return examples
@@ -222,7 +223,7 @@ public final class ARCDomain: SelfEditDomain {
     public func rows(_ examples: [TTTExample]) -> [TextExample] {
         examples.map { ex in
             let p = ARCPrompts.query(demos: ex.demos, input: ex.query.input, output: ex.query.output, format: format, chat: chat)
-            return TextExample(prompt: p.prompt, completion: p.completion)
+            return TextExample(prompt: p.prompt, completion: p.completion, promptSpecialTokens: chat.promptSpecialTokens)
         }
     }
 
@@ -275,7 +276,7 @@ public final class ARCDomain: SelfEditDomain {
         var requests: [GenerationRequest] = []
         var requestOf: [Int: Int] = [:]
         for (i, q) in qs.enumerated() {
-            let ids = m.tokenizer.encode(q.prompt).map(Int32.init)
+            let ids = chat.encode(q.prompt, with: m.tokenizer).map(Int32.init)
             if ids.count + answerLimit > ctx { continue }
             requestOf[i] = requests.count
             requests.append(GenerationRequest(prompt: ids))

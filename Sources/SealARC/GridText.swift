@@ -1,5 +1,6 @@
 import Foundation
 import SealGenerate
+import SealTokenizer
 
 /// How grids are written as text.
 public enum GridFormat: String, Sendable, CaseIterable {
@@ -107,6 +108,19 @@ public enum ARCChat: Sendable, Equatable {
     public var endOfTurn: String {
         if case .chat(let f) = self { return f.endOfTurn }
         return ""
+    }
+
+    /// Whether prompts written in this format are encoded with the tokenizer's special tokens (BOS): without a
+    /// chat format yes; in one, as the format says (`ChatFormat.addsSpecialTokens`: a ChatML template writes none,
+    /// so a GGUF tokenizer whose BOS is `<|im_start|>` must not add a second).
+    public var promptSpecialTokens: Bool {
+        if case .chat(let f) = self { return f.addsSpecialTokens }
+        return true
+    }
+
+    /// The ids of a prompt written in this format.
+    public func encode(_ prompt: String, with tokenizer: Tokenizer) -> [Int] {
+        tokenizer.encode(prompt, addSpecialTokens: promptSpecialTokens)
     }
 }
 

@@ -184,7 +184,7 @@ extension ReSTEMEngine {
         keptBytes = try mpi.broadcast(keptBytes)
         times.comm += Self.now() - t0
         let kept = try Wire.decode([SampleRecord].self, keptBytes)
-        let pairs = try kept.map { try domain.reinforcementPair(contextID: $0.contextID, selfEdit: $0.selfEdit) }
+        let pairs = try kept.map { try selfEditPair(contextID: $0.contextID, selfEdit: $0.selfEdit) }
 
         if config.bool("run.restart_from_base") { try reloadBase() }
         let (steps, adapter) = try policyUpdate(pairs, round: round, times: &times)

@@ -28,6 +28,8 @@ public final class ReSTEMEngine {
     /// `sft.replay_file`'s rows (empty without replay), read and checked once.
     let replayRows: [TextExample]
     let replayFraction: Double
+    /// With `model.chat`: the chat format the self-edit requests are written in (the tokenizer's), else nil.
+    let chat: ChatFormat?
     /// Progress lines (rank 0 only), e.g. to stdout.
     public var log: (String) -> Void = { print($0) }
     /// Per-unit progress lines (rank 0); off with --quiet.
@@ -71,18 +73,36 @@ public final class ReSTEMEngine {
         modelDir = URL(fileURLWithPath: path)
         policy = try TransformerModel.load(directory: modelDir)
         tokenizer = try Tokenizer(model: modelDir)
+        if config.bool("model.chat") {
+            guard let f = ChatFormat.detect(tokenizer) else { throw EngineError("model.chat: the tokenizer of \(path) has no known chat format") }
+            chat = f
+        } else {
+            chat = nil
+        }
     }
 
     // MARK: self-edits and inner loops
 
-    /// The prompt tokens of a context's self-edit request.
-    func promptTokens(_ id: String) throws -> [Int32] {
-        let text = try domain.selfEditPrompt(contextID: id)
-        if config.bool("model.chat") {
-            guard let f = ChatFormat.detect(tokenizer) else { throw EngineError("model.chat: the tokenizer has no known chat format") }
-            return f.encode(f.prompt(user: text), with: tokenizer).map(Int32.init)
-        }
-        return tokenizer.encode(text).map(Int32.init)
+    /// A context's self-edit request as a prompt/completion pair: the domain's pair, and with `model.chat` its
+    /// prompt as the user turn of the chat format (encoded as that format is) and the self-edit as the assistant's
+    /// answer, ending with the end-of-turn token (the EOS the policy update appends, when it is that token; else
+    /// written after the text). Sampling completes this prompt and the policy update trains on this pair, so the
+    /// policy learns from exactly what it was asked.
+    public func selfEditPair(contextID: String, selfEdit: String) throws -> TextExample {
+        var pair = try domain.reinforcementPair(contextID: contextID, selfEdit: selfEdit)
+        guard let chat, let prompt = pair.prompt else { return pair }
+        pair.prompt = chat.prompt(user: prompt)
+        pair.promptSpecialTokens = chat.addsSpecialTokens
+        let eot = tokenizer.tokenID(chat.endOfTurn)
+        if eot == nil || eot != policy.eosTokenIDs.first { pair.text += chat.endOfTurn }
+        return pair
+    }
+
+    /// The prompt tokens of a context's self-edit request (the prompt of `selfEditPair`).
+    public func promptTokens(_ id: String) throws -> [Int32] {
+        let pair = try selfEditPair(contextID: id, selfEdit: "")
+        guard let prompt = pair.prompt else { throw EngineError("context \(id): the domain's self-edit pair has no prompt") }
+        return tokenizer.encode(prompt, addSpecialTokens: pair.promptSpecialTokens).map(Int32.init)
     }
 
     /// Samples K self-edits for each context with the current policy. Each (context, sample) has its own random
@@ -90,7 +110,7 @@ public final class ReSTEMEngine {
     public func sampleSelfEdits(_ ids: [String], round: Int, samples: Int? = nil) throws -> [String: [String]] {
         if ids.isEmpty { return [:] }
         let gen = Generator(model: policy, tokenizer: tokenizer, maxBatch: config.int("sampling.batch"))
-        if config.bool("model.chat"), let f = ChatFormat.detect(tokenizer), let eot = tokenizer.tokenID(f.endOfTurn) { gen.eosTokenIDs.insert(eot) }
+        if let chat, let eot = tokenizer.tokenID(chat.endOfTurn) { gen.eosTokenIDs.insert(eot) }
         let seed = UInt64(bitPattern: Int64(config.int("run.seed")))
         let params = SamplingParams(temperature: config.double("sampling.temperature"), topP: config.double("sampling.top_p"),
                                     maxNewTokens: config.int("sampling.max_new_tokens"), seed: Seeds.key([seed, UInt64(round), 1]))

@@ -75,9 +75,15 @@ public enum ChatFormat: Sendable, Equatable {
 
     /// The ids of a prompt this format wrote, as `apply_chat_template(…, tokenize=True)` gives them.
     public func encode(_ prompt: String, with tokenizer: Tokenizer) -> [Int] {
+        tokenizer.encode(prompt, addSpecialTokens: addsSpecialTokens)
+    }
+
+    /// Whether a prompt this format wrote is encoded with the tokenizer's special tokens (BOS): Llama-3's template
+    /// writes `bos_token` itself, ChatML templates write none.
+    public var addsSpecialTokens: Bool {
         switch self {
-        case .llama3, .qwen2: return tokenizer.encode(prompt)
-        case .chatML: return tokenizer.encode(prompt, addSpecialTokens: false)
+        case .llama3, .qwen2: true
+        case .chatML: false
         }
     }
 

@@ -29,6 +29,7 @@ public final class KnowledgeDomain: SelfEditDomain {
         ConfigKey("knowledge.empty_self_edit", .string, .string("train"), "An empty (all-whitespace) self-edit: train (through the rule like any other: the passage alone with split_lines, as SEAL's naive arm), invalid (reward 0, recorded, never kept: SEAL's query_server drops empty completions) or context (the passage's text stands in for it: SEAL's continual_self_edits.py).", range: .oneOf(EmptySelfEditPolicy.allCases.map(\.rawValue))),
         ConfigKey("knowledge.end_with_eos", .bool, .bool(false), "Each training sequence ends with an EOS target. SEAL pads every sequence to 2048 tokens with EOS and trains on the padding; its one informative target is the first EOS (where the text stops), which this keeps without the padding. The paper's knowledge jobs set it."),
         ConfigKey("knowledge.reward", .string, .string("accuracy"), "ReSTEM's training reward: accuracy (graded greedy answers) or answer_likelihood (mean per-token probability of the gold answers: a continuous proxy, the paper's Table 9). Evaluation arms always report graded answers and accuracy, whatever the reward.", range: .oneOf(["accuracy", "answer_likelihood"])),
+        ConfigKey("knowledge.answer_chat", .bool, .bool(false), "Ask the questions as the user turn of the model's chat format (its tokenizer's: ChatML, Qwen2.5 or Llama-3), each answer ending at the format's end-of-turn; false: SEAL's plain question prompt (its base-model setting). For instruct models; the reward's likelihood proxy asks the same way."),
         ConfigKey("knowledge.answer_stop", .string, .string("eos"), "Where a generated answer ends: eos (end-of-text or answer_tokens, as SEAL; the grader was calibrated on such answers) or newline (also at the first line break).", range: .oneOf(["eos", "newline"])),
         ConfigKey("knowledge.answer_tokens", .int, .int(64), "Longest generated answer.", range: .ints(1, 1 << 20)),
         ConfigKey("knowledge.gold_answers", .string, .string("first"), "Which gold answers an answer is graded against: first (SEAL's: one per question) or all (any accepted answer of the official SQuAD layout).", range: .oneOf(["first", "all"])),
@@ -56,6 +57,7 @@ public final class KnowledgeDomain: SelfEditDomain {
     let reward: String
     let answerTokens: Int
     let answerStop: String
+    let answerChat: Bool
     let promptTemplate: PromptTemplate
     let selfEditFile: SelfEditFile?
     let allGolds: Bool
@@ -91,6 +93,7 @@ public final class KnowledgeDomain: SelfEditDomain {
         reward = config.string("knowledge.reward")
         answerTokens = config.int("knowledge.answer_tokens")
         answerStop = config.string("knowledge.answer_stop")
+        answerChat = config.bool("knowledge.answer_chat")
         guard ["eos", "newline"].contains(answerStop) else { throw KnowledgeDataError("knowledge.answer_stop must be eos or newline (got '\(answerStop)')") }
         guard ["accuracy", "answer_likelihood"].contains(reward) else {
             throw KnowledgeDataError("knowledge.reward must be accuracy or answer_likelihood")
@@ -151,13 +154,24 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     public func evaluate(contextID: String, with m: ScoredModel, purpose: EvaluationPurpose) throws -> Evaluation {
         let p = try passage(contextID)
-        let prompts = p.questions.map { KnowledgePrompts.question(title: p.title, question: $0.question) }
+        let texts = p.questions.map { KnowledgePrompts.question(title: p.title, question: $0.question) }
+        var chat: ChatFormat? = nil
+        if answerChat {
+            guard let f = ChatFormat.detect(m.tokenizer) else {
+                throw KnowledgeDataError("knowledge.answer_chat is true but the model's tokenizer has no known chat format (ChatML, Qwen2.5 or Llama-3)")
+            }
+            chat = f
+            if let eot = m.tokenizer.tokenID(f.endOfTurn) { m.generator.eosTokenIDs.insert(eot) }
+        }
+        let prompts: [[Int32]] = texts.map { t in
+            (chat.map { $0.encode($0.prompt(user: t), with: m.tokenizer) } ?? m.tokenizer.encode(t)).map(Int32.init)
+        }
         // The proxy is a training reward only: evaluation arms always grade the model's answers.
         if purpose == .reward && reward == "answer_likelihood" {
             var total = 0.0
             var items: [GradedItem] = []
             for (i, q) in p.questions.enumerated() {
-                let prompt = m.tokenizer.encode(prompts[i]).map(Int32.init)
+                let prompt = prompts[i]
                 let answer = m.tokenizer.encode(" " + q.answer, addSpecialTokens: false).map(Int32.init)
                 let nll = try m.model.tokenNLL(prompt + answer, lora: m.lora)
                 let ans = nll.suffix(answer.count)
@@ -167,7 +181,7 @@ public final class KnowledgeDomain: SelfEditDomain {
             }
             return Evaluation(score: total / Double(max(1, p.questions.count)), items: items)
         }
-        let requests = prompts.map { GenerationRequest(prompt: m.tokenizer.encode($0).map(Int32.init)) }
+        let requests = prompts.map { GenerationRequest(prompt: $0) }
         // SEAL's answers end at end-of-text or 64 tokens (the grader was calibrated on those); "newline" stops at the
         // first line break, cheaper for models that go on with the next question.
         let stop = answerStop == "newline" ? ["\n"] : []

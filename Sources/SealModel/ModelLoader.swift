@@ -149,3 +149,12 @@ extension TransformerModel {
         return (files, owner)
     }
 }
+
+extension ModelConfig {
+    /// The configuration of the model at `url` without loading its weights: a directory's `config.json`, or a
+    /// `.gguf` file's `<arch>.*` metadata (the file is memory-mapped; no tensor is read).
+    public static func load(model url: URL) throws -> ModelConfig {
+        if url.pathExtension.lowercased() == "gguf" { return try fromGGUF(try GGUFFile(path: url.path)) }
+        return try load(from: url.appendingPathComponent("config.json"))
+    }
+}

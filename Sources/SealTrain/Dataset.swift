@@ -6,8 +6,13 @@ import SealTokenizer
 public struct TextExample: Sendable, Equatable {
     public var prompt: String?
     public var text: String
-    public init(text: String) { self.prompt = nil; self.text = text }
-    public init(prompt: String, completion: String) { self.prompt = prompt; self.text = completion }
+    /// Whether the prompt is encoded with the tokenizer's special tokens (BOS). A prompt a chat format wrote
+    /// follows that format (`ChatFormat.addsSpecialTokens`: ChatML templates write no BOS).
+    public var promptSpecialTokens: Bool
+    public init(text: String) { self.prompt = nil; self.text = text; self.promptSpecialTokens = true }
+    public init(prompt: String, completion: String, promptSpecialTokens: Bool = true) {
+        self.prompt = prompt; self.text = completion; self.promptSpecialTokens = promptSpecialTokens
+    }
 }
 
 /// Which tokens carry loss.
@@ -87,7 +92,7 @@ public enum Dataset {
             var ids: [Int32]
             var targets: [Bool]
             if let p = r.prompt {
-                let pi = tokenizer.encode(p).map(Int32.init)
+                let pi = tokenizer.encode(p, addSpecialTokens: r.promptSpecialTokens).map(Int32.init)
                 var ci = tokenizer.encode(r.text, addSpecialTokens: false).map(Int32.init)
                 if appendEOS, let e = eosID { ci.append(Int32(e)) }
                 ids = pi + ci

@@ -5,6 +5,7 @@ import SealGenerate
 import SealTokenizer
 import SealTrain
 import SealARC
+import SealTestSupport
 
 /// The ARC domain without a model: configuration, prompts, the self-edit → inner-loop plan (TTT rows, loss,
 /// recipe, budget, token limit), and grading of answers. A Llama-3.2-1B-Instruct "model folder" here is its real
@@ -49,6 +50,35 @@ final class DomainTests: XCTestCase {
         let plain = try ARCDomain(config: try config(model: ARCTestData.tiny))
         XCTAssertEqual(plain.chat, ARCChat.none)
         XCTAssertEqual(try plain.reinforcementPair(contextID: "6150a2bd", selfEdit: "x").text, "x")
+    }
+
+    /// A GGUF model with a ChatML template whose tokenizer's BOS is `<|im_start|>` (SmolLM2): the domain takes the
+    /// file as model.path, detects the format, and every prompt it writes (self-edit request, TTT rows, queries) is
+    /// encoded as apply_chat_template encodes it: one `<|im_start|>` at the start, never two.
+    func testChatMLGGUFPromptsHaveOneIMStart() throws {
+        let gguf = try TestModels.smolLM2()
+        let d = try ARCDomain(config: try config(model: gguf))
+        guard case .chat(.chatML) = d.chat else { return XCTFail("SmolLM2's format: \(d.chat)") }
+        XCTAssertFalse(d.chat.promptSpecialTokens)
+        let tok = try Tokenizer(model: gguf)
+        let imStart = try XCTUnwrap(tok.tokenID("<|im_start|>"))
+        XCTAssertEqual(tok.bosTokenID, imStart)
+        let pair = try d.reinforcementPair(contextID: "6150a2bd", selfEdit: edit())
+        XCTAssertFalse(pair.promptSpecialTokens)
+        XCTAssertTrue(try XCTUnwrap(pair.prompt).hasPrefix("<|im_start|>system\n"))
+        let t = ARCTestData.task("6e02f1e3")
+        let plan = try d.innerLoopPlan(contextID: t.id, selfEdit: edit(epochs: 1))
+        let rows = try Dataset.encode(Array(plan.rows.prefix(5)) + [pair], tokenizer: tok, lossOn: .completion, maxLength: 1 << 20,
+                                      eosID: nil, appendEOS: false).rows
+        for r in rows {
+            XCTAssertEqual(r.ids.first.map(Int.init), imStart)
+            XCTAssertNotEqual(r.ids.dropFirst().first.map(Int.init), imStart, "<|im_start|> twice at the start of a row")
+        }
+        let query = ARCPrompts.query(demos: Array(t.train.prefix(2)), input: t.test[0].input, output: nil, format: .numpy, chat: d.chat).prompt
+        let ids = d.chat.encode(query, with: tok)
+        XCTAssertEqual(ids, tok.encode(query, addSpecialTokens: false))
+        XCTAssertEqual(ids.first, imStart)
+        XCTAssertNotEqual(ids.dropFirst().first, imStart)
     }
 
     func testPlanFollowsTheSelfEdit() throws {

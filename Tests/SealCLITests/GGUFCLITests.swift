@@ -176,6 +176,11 @@ final class GGUFCLITests: XCTestCase {
         let m = try cli.seal(["knowledge", "eval", "--config", path, "--out", dir.appendingPathComponent("m2.h5").path])
         XCTAssertNotEqual(m.status, 0)
         XCTAssertTrue(m.err.contains("missing.gguf"), m.err)
+        // Questions asked in a chat format the tokenizer does not have: an error naming the key, not plain prompts.
+        try (cfg + "answer_chat = true\n").write(toFile: path, atomically: true, encoding: .utf8)
+        let c = try cli.seal(["knowledge", "eval", "--config", path, "--out", dir.appendingPathComponent("m3.h5").path])
+        XCTAssertNotEqual(c.status, 0)
+        XCTAssertTrue(c.err.contains("knowledge.answer_chat"), c.err)
     }
 
     /// A ReSTEM round on a GGUF base (model.path = "X.gguf"): the round's policy update is checkpointed as a PEFT

