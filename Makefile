@@ -9,7 +9,7 @@ RUN_DIR ?= runs
 # Debian's Python (h5py, pandas, matplotlib, pytest from apt); a pyenv/conda python3 on PATH may lack them.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all deps build run test test-analysis test-slurm bench fixtures fuzz clean model-smollm2
+.PHONY: all deps build run test test-analysis test-slurm bench bench-gguf fixtures fuzz clean model-smollm2
 
 all: build
 
@@ -49,6 +49,14 @@ bench: build
 	scripts/bench/forward.sh
 	scripts/bench/generate.sh
 	scripts/bench/train.sh
+
+# seal beside llama.cpp on the same GGUF file (SmolLM2-135M-Instruct Q4_1), same threads: prompt processing of 512
+# tokens, single-stream decode, 8 prompts x 5 samples. The first run builds llama-cpp-python from source into
+# .venv-llamacpp (several minutes on 2 cores). BENCH_THREADS (default: all cores).
+BENCH_THREADS ?= $(shell nproc)
+bench-gguf: build model-smollm2
+	scripts/bench/llamacpp-venv.sh
+	scripts/bench/gguf.sh $(BENCH_THREADS)
 
 # libFuzzer harnesses of the parsers an outsider controls (fuzz/: its own package, built into .build-fuzz with
 # -sanitize=fuzzer,address), each run FUZZ_SECONDS (default 60) on seeds from real files; fails on a crash, hang

@@ -18,6 +18,47 @@ struct BenchCommand: ParsableCommand {
         return model
     }
 
+    /// The model a benchmark runs: random weights of a config's shape (`--config`), or a trained model (`--model`:
+    /// a HuggingFace directory or a `.gguf` file, loaded as `seal generate --model` loads it, GGUF dequantized to
+    /// float32). Exactly one of the two.
+    struct ModelOptions: ParsableArguments {
+        @Option(help: "config.json giving the shape of a random model (e.g. ../shared/models/configs/qwen2.5-0.5b.json). Alternative to --model.")
+        var config: String?
+        @Option(help: "Model directory or .gguf file to benchmark with its own weights. Alternative to --config.")
+        var model: String?
+
+        func validate() throws {
+            switch (config, model) {
+            case (nil, nil):
+                throw ValidationError("give the model to benchmark: --config config.json (random weights of that shape) or --model DIR|FILE.gguf")
+            case (.some, .some):
+                throw ValidationError("--config and --model are alternatives: give one of them, not both")
+            default: break
+            }
+        }
+
+        func load() throws -> TransformerModel {
+            if let config { return try BenchCommand.randomModel(config) }
+            return try reportingErrors { try TransformerModel.load(directory: URL(fileURLWithPath: model!)) }
+        }
+
+        /// JSON keys naming the model and its weight bytes: `config` / `model` (the other null), `weight_bytes_f32`
+        /// (the parameters as seal holds them, float32), and for a `.gguf` file `gguf_tensor_bytes` (its tensor
+        /// data as stored, e.g. 4.5 bits per Q4_1 weight) and `gguf_tensor_types` (tensors per ggml type).
+        func describe(_ m: TransformerModel) throws -> [String: Any] {
+            var d: [String: Any] = ["config": config ?? NSNull(), "model": model ?? NSNull(),
+                                    "weight_bytes_f32": m.parameterCount * 4]
+            if let model, URL(fileURLWithPath: model).pathExtension.lowercased() == "gguf" {
+                let f = try reportingErrors { try GGUFFile(path: model) }
+                d["gguf_tensor_bytes"] = f.tensors.reduce(0) { $0 + $1.byteCount }
+                var types: [String: Int] = [:]
+                for t in f.tensors { types[t.type.name, default: 0] += 1 }
+                d["gguf_tensor_types"] = types
+            }
+            return d
+        }
+    }
+
     /// The sgemm ceiling: the best GFLOP/s of square float32 products on this machine and thread count.
     static func sgemmCeiling(size n: Int = 2048, repeats: Int = 5) -> Double {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
@@ -122,34 +163,41 @@ struct BenchCommand: ParsableCommand {
     }
 
     struct Forward: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Forward-pass throughput of a random model of a given shape.")
-        @Option(help: "config.json giving the shape (e.g. ../shared/models/configs/qwen2.5-0.5b.json).") var config: String
+        static let configuration = CommandConfiguration(abstract: "Forward-pass throughput of a random model of a given shape, or of a trained model.")
+        @OptionGroup var source: BenchCommand.ModelOptions
         @Option(help: "Tokens in the sequence.") var tokens = 512
         @Option(help: "Timed repetitions (the best is reported).") var repeats = 3
+        @Option(help: "Logit rows computed: all (every position, as training and scoring need) or last (the next-token row only, as prompt processing for generation needs and llama-bench's pp test computes).")
+        var logits = "all"
         @OptionGroup var runtime: RuntimeOptions
+
+        func validate() throws {
+            guard logits == "all" || logits == "last" else { throw ValidationError("--logits must be all or last, got '\(logits)'") }
+        }
 
         func run() throws {
             try runtime.apply()
+            let rows: TransformerModel.LogitRows = logits == "last" ? .last : .all
             let ceiling = BenchCommand.sgemmCeiling()
             let t0 = KernelStats.now()
-            let model = try BenchCommand.randomModel(config)
+            let model = try source.load()
             let cfg = model.config
             let initSeconds = KernelStats.now() - t0
             let ids = (0..<tokens).map { Int32(($0 * 7919) % cfg.vocabSize) }
             let ws = ForwardWorkspace()
-            _ = try model.forward([ids], workspace: ws)  // warm-up: page in weights, size the workspace
+            _ = try model.forward([ids], rows: rows, workspace: ws)  // warm-up: page in weights, size the workspace
             var best = Double.infinity, gemmSeconds = 0.0, gemmFlops = 0.0
             for _ in 0..<repeats {
                 KernelStats.reset(); KernelStats.enabled = true
                 let s = KernelStats.now()
-                _ = try model.forward([ids], workspace: ws)
+                _ = try model.forward([ids], rows: rows, workspace: ws)
                 let dt = KernelStats.now() - s
                 KernelStats.enabled = false
                 if dt < best { best = dt; gemmSeconds = KernelStats.gemmSeconds; gemmFlops = KernelStats.gemmFlops }
             }
             let gemmRate = gemmFlops / gemmSeconds / 1e9
-            printJSON([
-                "bench": "forward", "config": config, "tokens": tokens, "threads": BLASRuntime.threads,
+            var out: [String: Any] = [
+                "bench": "forward", "tokens": tokens, "logits": logits, "threads": BLASRuntime.threads,
                 "blas_core": BLASRuntime.coreName, "parameters": model.parameterCount,
                 "sgemm_ceiling_gflops": ceiling, "seconds": best, "tokens_per_second": Double(tokens) / best,
                 "gemm_seconds": gemmSeconds, "gemm_gflop": gemmFlops / 1e9, "gemm_gflops": gemmRate,
@@ -157,7 +205,9 @@ struct BenchCommand: ParsableCommand {
                 "end_to_end_gflops": gemmFlops / best / 1e9,
                 "end_to_end_fraction_of_ceiling": gemmFlops / best / 1e9 / ceiling,
                 "non_gemm_seconds": best - gemmSeconds, "init_seconds": initSeconds,
-            ])
+            ]
+            out.merge(try source.describe(model)) { a, _ in a }
+            printJSON(out)
         }
     }
 }

@@ -32,8 +32,8 @@ extension BenchCommand {
     }
 
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Batched sampling and single-stream decode throughput of a random model.")
-        @Option(help: "config.json giving the shape.") var config: String
+        static let configuration = CommandConfiguration(abstract: "Batched sampling and single-stream decode throughput of a random model, or of a trained model.")
+        @OptionGroup var source: BenchCommand.ModelOptions
         @Option(help: "Prompts in the batched run.") var prompts = 8
         @Option(help: "Samples per prompt in the batched run.") var samples = 5
         @Option(help: "Tokens per prompt.") var promptTokens = 64
@@ -45,7 +45,7 @@ extension BenchCommand {
             try runtime.apply()
             let bandwidth = BenchCommand.memoryBandwidth()
             let ceiling = BenchCommand.sgemmCeiling()
-            let model = try BenchCommand.randomModel(config)
+            let model = try source.load()
             let cfg = model.config
             // A stand-in tokenizer: decoding is only needed for stop strings, which the benchmark does not use.
             let tok = try Tokenizer(tokenizerJSON: Data(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}"#.utf8), source: "bench")
@@ -73,8 +73,8 @@ extension BenchCommand {
             let decodeRate = Double(newTokens - 1) / (single - prefill)
             let bytesPerToken = Double(model.parameterCount * 4)
             let bound = bandwidth / bytesPerToken
-            printJSON([
-                "bench": "generate", "config": config, "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName,
+            var out: [String: Any] = [
+                "bench": "generate", "threads": BLASRuntime.threads, "blas_core": BLASRuntime.coreName,
                 "prompts": prompts, "samples": samples, "prompt_tokens": promptTokens, "new_tokens": newTokens,
                 "batched_seconds": batched, "batched_tokens_per_second": Double(prompts * samples * newTokens) / batched,
                 "sgemm_ceiling_gflops": ceiling, "batched_gemm_seconds": gemmSeconds, "batched_gemm_gflop": gemmFlops / 1e9,
@@ -83,7 +83,9 @@ extension BenchCommand {
                 "single_seconds": single, "single_prefill_seconds": prefill, "single_decode_tokens_per_second": decodeRate,
                 "memory_bandwidth_gbs": bandwidth / 1e9, "weight_bytes_per_token": bytesPerToken,
                 "bandwidth_bound_tokens_per_second": bound, "single_fraction_of_bandwidth_bound": decodeRate / bound,
-            ])
+            ]
+            out.merge(try source.describe(model)) { a, _ in a }
+            printJSON(out)
         }
     }
 }
