@@ -183,6 +183,20 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertTrue(c.err.contains("knowledge.answer_chat"), c.err)
     }
 
+    /// The shipped SmolLM2 job (jobs/knowledge-smollm2.toml: the GGUF as model.path, chat on for the self-edit
+    /// requests and the questions) on the real model at smoke size: one SEAL evaluation passage, the base and
+    /// passage arms, one epoch.
+    func testShippedSmolLM2JobRuns() throws {
+        let model = try smolLM2()
+        let out = cli.tmp("smoljob").appendingPathComponent("m.h5").path
+        let r = try cli.seal(["knowledge", "eval", "--config", CLIHarness.root.appendingPathComponent("jobs/knowledge-smollm2.toml").path,
+                              "--out", out, "--set", "model.path=\(model)", "--set", "knowledge.eval_count=1",
+                              "--set", "eval.arms=base,passage", "--set", "inner.epochs=1", "--set", "knowledge.answer_tokens=12",
+                              "--set", "run.threads=1"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.out.contains("passage"), r.out)
+    }
+
     /// A ReSTEM round on a GGUF base (model.path = "X.gguf"): the round's policy update is checkpointed as a PEFT
     /// adapter naming the GGUF as its base, and a second run resumes from it instead of training again.
     func testTrainAndResumeOnGGUF() throws {
