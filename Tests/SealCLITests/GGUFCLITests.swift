@@ -177,7 +177,7 @@ final class GGUFCLITests: XCTestCase {
         XCTAssertNotEqual(m.status, 0)
         XCTAssertTrue(m.err.contains("missing.gguf"), m.err)
         // Questions asked in a chat format the tokenizer does not have: an error naming the key, not plain prompts.
-        try (cfg + "answer_chat = true\n").write(toFile: path, atomically: true, encoding: .utf8)
+        try (cfg + "\nanswer_chat = true\n").write(toFile: path, atomically: true, encoding: .utf8)
         let c = try cli.seal(["knowledge", "eval", "--config", path, "--out", dir.appendingPathComponent("m3.h5").path])
         XCTAssertNotEqual(c.status, 0)
         XCTAssertTrue(c.err.contains("knowledge.answer_chat"), c.err)
