@@ -96,6 +96,6 @@ let package = Package(
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         .testTarget(name: "SealARCTests", dependencies: ["SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
-        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC"]),
+        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC", "SealRuntime"]),
     ]
 )

@@ -312,7 +312,8 @@ struct MPIRunner {
 
     /// Runs `ranks` copies of seal (or seal alone when ranks is nil) with a deadline; past it the job is killed
     /// and `timedOut` set.
-    static func run(ranks: Int?, _ args: [String], mpiArgs: [String] = [], timeout: Double = 120) throws -> Result {
+    static func run(ranks: Int?, _ args: [String], mpiArgs: [String] = [], timeout: Double = 120,
+                    env extra: [String: String] = [:]) throws -> Result {
         let p = Process()
         if let ranks {
             p.executableURL = URL(fileURLWithPath: try mpirun())
@@ -321,7 +322,7 @@ struct MPIRunner {
             p.executableURL = CLIHarness.binary
             p.arguments = args
         }
-        p.environment = environment()
+        p.environment = environment().merging(extra) { _, new in new }
         let dir = scratchRoot.appendingPathComponent("mpirun-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
