@@ -2,7 +2,38 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SealKernels
 import SealRuntime
+
+/// Which unit a journal entry finished: a context's self-edits, its un-adapted baseline, one self-edit's inner
+/// loops, or one (context, sample) unit of an evaluation arm. Built in one place, so no code spells keys by hand.
+enum JournalKey: Hashable {
+    case edits(String)
+    case baseline(String)
+    case sample(String, Int)
+    case eval(String, Int)
+}
+
+/// The journals of a run, one per piece of work: `<run>.ckpt/<name>.journal/`.
+enum JournalName {
+    /// A ReSTEM round's sampling and inner loops.
+    case round(Int)
+    /// An evaluation arm.
+    case arm(String)
+    /// Continued pretraining's self-edits.
+    case cpt
+    /// Continual learning's sequences.
+    case continual
+
+    var directoryName: String {
+        switch self {
+        case .round(let r): return MetricsFile.roundName(r)
+        case .arm(let a): return "eval_\(a)"
+        case .cpt: return "cpt"
+        case .continual: return "continual"
+        }
+    }
+}
 
 /// One finished unit of work inside a round or an evaluation arm, as written to the journal.
 struct JournalEntry: Codable {
@@ -19,7 +50,19 @@ struct JournalEntry: Codable {
     /// kind = eval: the graded answers of one (context, sample) unit of an evaluation arm.
     var evals: [EvalRecord]? = nil
 
-    var key: String { "\(kind.rawValue)|\(context)|\(sample)" }
+    init(edits: [String], context: String) { kind = .edits; self.context = context; self.edits = edits }
+    init(baseline score: Double, context: String) { kind = .baseline; self.context = context; self.score = score }
+    init(record: SampleRecord) { kind = .sample; context = record.contextID; sample = record.sampleIndex; self.record = record }
+    init(evals: [EvalRecord], context: String, sample: Int = 0) { kind = .eval; self.context = context; self.sample = sample; self.evals = evals }
+
+    var key: JournalKey {
+        switch kind {
+        case .edits: return .edits(context)
+        case .baseline: return .baseline(context)
+        case .sample: return .sample(context, sample)
+        case .eval: return .eval(context, sample)
+        }
+    }
 }
 
 /// The write-ahead journal of a round (or an evaluation arm) in progress: `<run>.ckpt/<name>.journal/`, one
@@ -40,10 +83,10 @@ struct Journal {
     }
 
     /// Every entry written so far by any process, by key (a unit journaled twice keeps its first entry).
-    func load() throws -> [String: JournalEntry] {
+    func load() throws -> [JournalKey: JournalEntry] {
         let fm = FileManager.default
         guard let files = try? fm.contentsOfDirectory(atPath: directory.path) else { return [:] }
-        var out: [String: JournalEntry] = [:]
+        var out: [JournalKey: JournalEntry] = [:]
         for name in files.sorted() where name.hasSuffix(".jsonl") {
             let path = directory.appendingPathComponent(name).path
             guard let data = fm.contents(atPath: path) else { throw EngineError("cannot read the journal file \(path)") }
@@ -131,15 +174,72 @@ public struct Preempted: Error, CustomStringConvertible {
     }
 }
 
-extension ReSTEMEngine {
-    /// The journal's entries as rank 0 read them, on every rank. Every rank must plan the same units from the same
-    /// view: if each read the folder itself, a slow rank could see lines a fast rank had just appended.
-    func loadJournal(_ j: Journal) throws -> [String: JournalEntry] {
-        var bytes: [UInt8] = []
-        if mpi.isRoot { bytes = try Wire.bytes(Array(try j.load().values)) }
-        let entries = try Wire.decode([JournalEntry].self, try mpi.broadcast(bytes))
-        return Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+/// One piece of work journaled unit by unit — a round's sampling and inner loops, an evaluation arm, continual
+/// learning's sequences: the entries a killed attempt finished are read back (by rank 0, and broadcast, so that
+/// every rank plans the same units from the same view: a slow rank reading the folder itself could see lines a fast
+/// rank had just appended), the units still to do run under dynamic scheduling over the ranks, each unit's entries
+/// appended and fsynced the moment it finishes, and rank 0 gathers every entry. A unit's result depends only on its
+/// coordinates, so a resumed run — on any number of ranks — ends with the entries an uninterrupted run would have.
+final class JournaledWork {
+    let journal: Journal
+    let run: RunContext
+    /// What earlier attempts finished.
+    let done: [JournalKey: JournalEntry]
+    private let writer: JournalWriter
+    /// What this rank finished in this attempt.
+    private(set) var local: [JournalEntry] = []
+
+    init(_ run: RunContext, _ name: JournalName) throws {
+        self.run = run
+        journal = run.journal(name)
+        let bytes = run.isRoot ? try Wire.bytes(Array(try journal.load().values)) : []
+        let entries = try Wire.decode([JournalEntry].self, try run.mpi.broadcast(bytes))
+        done = Dictionary(entries.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        writer = try JournalWriter(journal, rank: run.mpi.rank)
     }
+
+    /// Journals an entry now (fsynced before this returns).
+    func append(_ e: JournalEntry) throws {
+        try writer.append(e)
+        local.append(e)
+    }
+
+    /// Runs `units` (those still to do) under dynamic scheduling, each under a preemption check (`stopLabel`: what
+    /// a SIGTERM stopped) and journaled as its entries come back; `progress` labels rank 0's progress lines.
+    /// `killAfterUnits`: the test hook that makes rank 0 die by SIGKILL right after journaling that many units.
+    /// Adds the time in the units to `times.inner`, and the wait for the other ranks and the gathering to
+    /// `times.wait` and `times.comm`. Returns, on rank 0, every entry (earlier attempts' first); nil elsewhere.
+    func run<Unit>(_ units: [Unit], progress label: String, stopLabel: String, killAfterUnits: Int? = nil, times: inout PhaseTimes,
+                   _ body: (Unit) throws -> [JournalEntry]) throws -> [JournalKey: JournalEntry]? {
+        let mpi = run.mpi
+        let progress = ProgressReporter(label: label, total: units.count, enabled: mpi.isRoot && run.verbose, sink: run.log)
+        let killAfter = mpi.isRoot ? killAfterUnits : nil
+        var finished = 0
+        let t0 = KernelStats.now()
+        try mpi.forEachDynamic(count: units.count) { i in
+            try Preemption.check(stopLabel)
+            for e in try body(units[i]) { try append(e) }
+            finished += 1
+            if mpi.isRoot { progress.advance() }
+            if let killAfter, finished == killAfter { raise(SIGKILL) }
+        }
+        times.inner += KernelStats.now() - t0
+        var t1 = KernelStats.now()
+        try mpi.barrier()
+        times.wait += KernelStats.now() - t1
+        t1 = KernelStats.now()
+        let gathered = try mpi.gather(try Wire.bytes(local))
+        times.comm += KernelStats.now() - t1
+        guard mpi.isRoot, let gathered else { return nil }
+        var entries = done
+        for blob in gathered {
+            for e in try Wire.decode([JournalEntry].self, blob) where entries[e.key] == nil { entries[e.key] = e }
+        }
+        return entries
+    }
+
+    /// Removes the journal (rank 0; after its work is committed to the metrics file).
+    func remove() { if run.isRoot { journal.remove() } }
 }
 
 /// JSON for records travelling between ranks and into journals: non-finite floats (a NaN loss of a self-edit that

@@ -1,4 +1,5 @@
 import Foundation
+import SealKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ public final class ProgressReporter {
     public init(label: String, total: Int, enabled: Bool, sink: @escaping (String) -> Void) {
         self.label = label
         self.total = total
-        self.start = ReSTEMEngine.now()
+        self.start = KernelStats.now()
         // OpenMPI hands ranks a pseudo-terminal even when mpirun's own output goes to a file, so under mpirun (or
         // Slurm) plain lines are used; the live bar is for a single process on a real terminal.
         let env = ProcessInfo.processInfo.environment
@@ -27,7 +28,7 @@ public final class ProgressReporter {
 
     public func advance(_ n: Int = 1) {
         done += n
-        let elapsed = ReSTEMEngine.now() - start
+        let elapsed = KernelStats.now() - start
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let line = String(format: "%@ %d/%d  %.2f/s  elapsed %@  ETA %@", label, done, total, rate, Self.clock(elapsed), Self.clock(eta))

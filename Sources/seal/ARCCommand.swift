@@ -183,7 +183,7 @@ struct ARCCommand: ParsableCommand {
                             parsed += 1
                             _ = try domain.innerLoopPlan(contextID: id, selfEdit: text)
                             usable += 1
-                        } catch let e as InvalidSelfEdit { status = "invalid: \(e.reason)" }
+                        } catch let e as InvalidSelfEdit { status = SampleStatus.invalid(e.reason).description }
                         if !summaryOnly { printJSON(["id": id, "sample": k, "status": status, "text": text, "tokens": n]) }
                     }
                 }
@@ -195,7 +195,7 @@ struct ARCCommand: ParsableCommand {
                     "seconds_domain_setup": setup, "threads": BLASRuntime.threads, "vocab": domain.tokenizer.vocabSize,
                 ]
                 if let c = domain.constraint {
-                    let step = Self.stepCost(c, texts: ids.flatMap { edits[$0] ?? [] }, tokenizer: domain.tokenizer, vocab: engine.policy.config.vocabSize,
+                    let step = Self.stepCost(c, texts: ids.flatMap { edits[$0] ?? [] }, tokenizer: domain.tokenizer, vocab: engine.policy.model.config.vocabSize,
                                              temperature: cfg.double("sampling.temperature"), topP: cfg.double("sampling.top_p"))
                     let tb = KernelStats.now()
                     _ = try ARCSelfEditGrammar.constraint(for: domain.tokenizer)  // timed again on its own

@@ -50,7 +50,7 @@ final class ChatPairTests: XCTestCase {
         let pair = try e.selfEditPair(contextID: id, selfEdit: edit)
         XCTAssertEqual(pair.prompt, format.prompt(user: request))
         let enc = try Dataset.encode([pair], tokenizer: tok, lossOn: .completion, maxLength: 4096,
-                                     eosID: e.policy.eosTokenIDs.first, appendEOS: true).rows[0]
+                                     eosID: e.policy.model.eosTokenIDs.first, appendEOS: true).rows[0]
         let editIDs = tok.encode(edit, addSpecialTokens: false)
         XCTAssertEqual(enc.ids.map(Int.init), prompt + editIDs + [imEnd])
         XCTAssertEqual(enc.targets.firstIndex(of: true), prompt.count, "loss starts at the self-edit")
