@@ -42,6 +42,7 @@ public final class ARCDomain: SelfEditDomain {
         ConfigKey("arc.constrained_decoding", .bool, .bool(false), "Sample self-edits under the self-edit grammar (docs/ARC.md), so every one parses; false: free sampling, as SEAL (an unparseable self-edit earns 0)."),
     ]
 
+    public let settings: ARCSettings
     public let format: GridFormat
     public let chat: ARCChat
     public let tokenizer: Tokenizer
@@ -63,51 +64,42 @@ public final class ARCDomain: SelfEditDomain {
     /// same data, so it is built once.
     var dataCache: [String: [TTTExample]] = [:]
 
-    public init(config: ResolvedConfig) throws {
-        // Settings first (cheap), then the tasks, then the tokenizer: the first error reported is the cheapest found.
-        if config.bool("model.chat") {
-            throw ARCDataError("model.chat must be false for arc: the arc domain writes its own chat prompts (set arc.chat)")
-        }
-        guard let f = GridFormat(rawValue: config.string("arc.format")) else { throw ARCDataError("arc.format must be numpy or compact") }
-        format = f
-        if config.string("model.path").isEmpty { throw ARCDataError("model.path is not set") }
-        let chatName = config.string("arc.chat")
-        let explicitChat: ChatFormat?
-        switch chatName {
-        case "auto", "none": explicitChat = nil
-        case "llama3": explicitChat = .llama3
-        case "qwen2", "qwen2.5": explicitChat = .qwen2
-        default: throw ARCDataError("arc.chat must be auto, llama3, qwen2 or none")
-        }
-        maxLeaveOut = config.int("arc.max_leave_out")
-        maxExamples = config.int("arc.max_examples")
-        dataSeed = UInt64(bitPattern: Int64(config.int("arc.data_seed")))
-        warmup = config.int("arc.warmup_steps")
-        budget = config.int("arc.budget")
-        attempts = config.int("arc.attempts")
-        answerTokens = config.int("arc.answer_tokens")
-        // Ranges (arc.max_leave_out ≥ 1, arc.attempts 1–3, ...) are the schema's, checked when the config resolved.
-        do { oracle = try ARCSelfEdit.parse(config.string("arc.oracle")) } catch let e as InvalidSelfEdit {
-            throw ARCDataError("arc.oracle is not a usable self-edit: \(e.reason)")
-        }
+    /// The domain of a resolved configuration's `arc.*` keys.
+    public convenience init(config: ResolvedConfig) throws {
+        try self.init(settings: try ARCSettings(config))
+    }
 
-        func load(_ file: String, _ sol: String, _ ids: String, _ count: String) throws -> [ARCTask] {
-            let path = config.string(file)
+    /// Reads the tasks, then the tokenizer (settings were checked first: the first error reported is the cheapest
+    /// found).
+    public init(settings s: ARCSettings) throws {
+        settings = s
+        format = s.format
+        maxLeaveOut = s.maxLeaveOut
+        maxExamples = s.maxExamples
+        dataSeed = s.dataSeed
+        warmup = s.warmup
+        budget = s.budget
+        attempts = s.attempts
+        answerTokens = s.answerTokens
+        oracle = s.oracle
+
+        func load(_ split: String, _ sel: TaskSelection) throws -> [ARCTask] {
+            let path = sel.file
             if path.isEmpty { return [] }
-            let solutions = config.string(sol)
-            let loaded = try ARCData.load(path, solutions: solutions.isEmpty ? nil : solutions)
+            let loaded = try ARCData.load(path, solutions: sel.solutions)
             // A split with no task would run nothing and exit 0: an error naming the file.
+            let file = "arc.\(split)_file", ids = "arc.\(split)_tasks"
             if loaded.isEmpty { throw ARCDataError("\(path) (\(file)): no tasks in it") }
-            var tasks = try ARCSets.select(config.strings(ids), from: loaded, source: "\(ids) (\(path))")
-            if config.int(count) > 0 { tasks = Array(tasks.prefix(config.int(count))) }
+            var tasks = try ARCSets.select(sel.tasks, from: loaded, source: "\(ids) (\(path))")
+            if let n = sel.count { tasks = Array(tasks.prefix(n)) }
             if tasks.isEmpty { throw ARCDataError("\(path) (\(file)): \(ids) selects no task") }
             for t in tasks where !t.hasSolutions {
-                throw ARCDataError("\(path): task \(t.id) has no test output to grade against (give \(sol))")
+                throw ARCDataError("\(path): task \(t.id) has no test output to grade against (give arc.\(split)_solutions)")
             }
             return tasks
         }
-        train = try load("arc.train_file", "arc.train_solutions", "arc.train_tasks", "arc.train_count")
-        eval = try load("arc.eval_file", "arc.eval_solutions", "arc.eval_tasks", "arc.eval_count")
+        train = try load("train", s.train)
+        eval = try load("eval", s.eval)
         var index: [String: ARCTask] = [:]
         for t in train + eval {
             if let other = index[t.id], other != t { throw ARCDataError("task \(t.id) appears in both splits with different contents") }
@@ -115,21 +107,21 @@ public final class ARCDomain: SelfEditDomain {
         }
         byID = index
 
-        let modelDir = URL(fileURLWithPath: config.string("model.path"))
+        let modelDir = URL(fileURLWithPath: s.modelPath)
         tokenizer = try Tokenizer(model: modelDir)
         let modelConfig = try ModelConfig.load(model: modelDir)
-        tokenLimit = min(config.int("arc.max_tokens"), modelConfig.maxPositionEmbeddings)
-        if let f = explicitChat {
-            guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(chatName): the tokenizer has no \(f.endOfTurn) token") }
+        tokenLimit = min(s.maxTokens, modelConfig.maxPositionEmbeddings)
+        switch s.chat {
+        case .format(let f):
+            guard tokenizer.tokenID(f.endOfTurn) != nil else { throw ARCDataError("arc.chat = \(s.chatName): the tokenizer has no \(f.endOfTurn) token") }
             chat = .chat(f)
-        } else {
-            chat = chatName == "auto" ? (ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none) : .none
+        case .auto: chat = ChatFormat.detect(tokenizer).map { .chat($0) } ?? .none
+        case .none: chat = .none
         }
-        if config.bool("arc.constrained_decoding") {
+        if s.constrainedDecoding {
             let c = try ARCSelfEditGrammar.constraint(for: tokenizer)
-            let budget = config.int("sampling.max_new_tokens")
-            if c.fewestTokens > budget {
-                throw ARCDataError("arc.constrained_decoding: the shortest self-edit takes \(c.fewestTokens) tokens of this tokenizer, more than sampling.max_new_tokens = \(budget)")
+            if c.fewestTokens > s.selfEditTokens {
+                throw ARCDataError("arc.constrained_decoding: the shortest self-edit takes \(c.fewestTokens) tokens of this tokenizer, more than sampling.max_new_tokens = \(s.selfEditTokens)")
             }
             constraint = c
         } else {

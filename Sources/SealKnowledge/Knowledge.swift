@@ -47,64 +47,45 @@ public final class KnowledgeDomain: SelfEditDomain {
         }
     }
 
+    public let settings: KnowledgeSettings
     let train: [Passage]
     let eval: [Passage]
     /// Passages the starting policy knows (`knowledge.retention_file`), for the retention arms.
     let retention: [Passage]
     let byID: [String: Passage]
-    let rules: SelfEditRules
-    let endWithEOS: Bool
-    let reward: String
-    let answerTokens: Int
-    let answerStop: String
-    let answerChat: Bool
-    let promptTemplate: PromptTemplate
     let selfEditFile: SelfEditFile?
-    let allGolds: Bool
     /// Decides whether an answer is correct (`grader.*` keys).
     public let grader: AnswerGrading
 
-    public init(config: ResolvedConfig) throws {
-        func load(_ split: String, prefix: String) throws -> [Passage] {
-            let f = config.string("knowledge.\(split)_file")
+    var rules: SelfEditRules { settings.rules }
+    var allGolds: Bool { settings.allGolds }
+
+    /// The domain of a resolved configuration's `knowledge.*` and `grader.*` keys.
+    public convenience init(config: ResolvedConfig) throws {
+        try self.init(settings: try KnowledgeSettings(config))
+    }
+
+    /// Reads the splits' passages, the self-edit file and makes the grader.
+    public init(settings: KnowledgeSettings) throws {
+        self.settings = settings
+        func load(_ split: String, _ sel: PassageSelection, prefix: String) throws -> [Passage] {
+            let f = sel.file
             if f.isEmpty { return [] }
-            let seed = config.int("knowledge.\(split)_shuffle_seed")
-            if seed < -1 { throw KnowledgeDataError("knowledge.\(split)_shuffle_seed must be -1 (file order) or a seed ≥ 0") }
             let all = try KnowledgeData.load(f)
-            let skip = config.int("knowledge.\(split)_skip")
-            let ps = KnowledgeData.select(all, shuffleSeed: seed >= 0 ? seed : nil, skip: skip, count: config.int("knowledge.\(split)_count"))
+            let ps = KnowledgeData.select(all, shuffleSeed: sel.shuffleSeed, skip: sel.skip, count: sel.count ?? 0)
             // A split with no passage would run nothing and exit 0: an error naming the file (and the filter).
             if all.isEmpty { throw KnowledgeDataError("\(f) (knowledge.\(split)_file): no passages in the file") }
             if ps.isEmpty {
-                throw KnowledgeDataError("\(f) (knowledge.\(split)_file): knowledge.\(split)_skip = \(skip) leaves no passage of the file's \(all.count)")
+                throw KnowledgeDataError("\(f) (knowledge.\(split)_file): knowledge.\(split)_skip = \(sel.skip) leaves no passage of the file's \(all.count)")
             }
             return ps.map { var p = $0; p.id = prefix + p.id; return p }
         }
-        train = try load("train", prefix: "train/")
-        eval = try load("eval", prefix: "eval/")
-        retention = try load("retention", prefix: "retention/")
+        train = try load("train", settings.train, prefix: "train/")
+        eval = try load("eval", settings.eval, prefix: "eval/")
+        retention = try load("retention", settings.retention, prefix: "retention/")
         byID = Dictionary(uniqueKeysWithValues: (train + eval + retention).map { ($0.id, $0) })
-        let emptyName = config.string("knowledge.empty_self_edit")
-        guard let empty = EmptySelfEditPolicy(rawValue: emptyName) else {
-            throw KnowledgeDataError("knowledge.empty_self_edit must be \(EmptySelfEditPolicy.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(emptyName)')")
-        }
-        rules = SelfEditRules(splitLines: config.bool("knowledge.split_lines"), empty: empty)
-        endWithEOS = config.bool("knowledge.end_with_eos")
-        reward = config.string("knowledge.reward")
-        answerTokens = config.int("knowledge.answer_tokens")
-        answerStop = config.string("knowledge.answer_stop")
-        answerChat = config.bool("knowledge.answer_chat")
-        guard ["eos", "newline"].contains(answerStop) else { throw KnowledgeDataError("knowledge.answer_stop must be eos or newline (got '\(answerStop)')") }
-        guard ["accuracy", "answer_likelihood"].contains(reward) else {
-            throw KnowledgeDataError("knowledge.reward must be accuracy or answer_likelihood")
-        }
-        promptTemplate = try KnowledgePrompts.selfEditTemplate(name: config.string("knowledge.prompt"), template: config.string("knowledge.prompt_template"))
-        let sef = config.string("knowledge.self_edits_file")
-        selfEditFile = sef.isEmpty ? nil : try SelfEditFile(path: sef)
-        let golds = config.string("knowledge.gold_answers")
-        guard ["first", "all"].contains(golds) else { throw KnowledgeDataError("knowledge.gold_answers must be first or all, not '\(golds)'") }
-        allGolds = golds == "all"
-        grader = try GraderSettings(config: config).makeGrader()
+        selfEditFile = try settings.selfEditsFile.map { try SelfEditFile(path: $0) }
+        grader = try settings.grader.makeGrader()
     }
 
     func passage(_ id: String) throws -> Passage {
@@ -125,7 +106,7 @@ public final class KnowledgeDomain: SelfEditDomain {
 
     public func selfEditPrompt(contextID: String) throws -> String {
         let p = try passage(contextID)
-        return promptTemplate.render(["title": p.title, "context": p.context])
+        return settings.promptTemplate.render(["title": p.title, "context": p.context])
     }
 
     /// The self-edits `knowledge.self_edits_file` holds for a passage (the "passage + self-edits from a file" arm,
@@ -149,14 +130,14 @@ public final class KnowledgeDomain: SelfEditDomain {
     public func innerLoopPlan(contextID: String, selfEdit: String) throws -> InnerLoopPlan {
         let p = try passage(contextID)
         let seqs = try rules.sequences(selfEdit: selfEdit, title: p.title, context: p.context)
-        return InnerLoopPlan(rows: seqs.map { TextExample(text: $0) }, lossOn: .all, appendEOS: endWithEOS)
+        return InnerLoopPlan(rows: seqs.map { TextExample(text: $0) }, lossOn: .all, appendEOS: settings.endWithEOS)
     }
 
     public func evaluate(contextID: String, with m: ScoredModel, purpose: EvaluationPurpose) throws -> Evaluation {
         let p = try passage(contextID)
         let texts = p.questions.map { KnowledgePrompts.question(title: p.title, question: $0.question) }
         var chat: ChatFormat? = nil
-        if answerChat {
+        if settings.answerChat {
             guard let f = ChatFormat.detect(m.tokenizer) else {
                 throw KnowledgeDataError("knowledge.answer_chat is true but the model's tokenizer has no known chat format (ChatML, Qwen2.5 or Llama-3)")
             }
@@ -167,7 +148,7 @@ public final class KnowledgeDomain: SelfEditDomain {
             (chat.map { $0.encode($0.prompt(user: t), with: m.tokenizer) } ?? m.tokenizer.encode(t)).map(Int32.init)
         }
         // The proxy is a training reward only: evaluation arms always grade the model's answers.
-        if purpose == .reward && reward == "answer_likelihood" {
+        if purpose == .reward && settings.reward == .answerLikelihood {
             var total = 0.0
             var items: [GradedItem] = []
             for (i, q) in p.questions.enumerated() {
@@ -184,8 +165,8 @@ public final class KnowledgeDomain: SelfEditDomain {
         let requests = prompts.map { GenerationRequest(prompt: $0) }
         // SEAL's answers end at end-of-text or 64 tokens (the grader was calibrated on those); "newline" stops at the
         // first line break, cheaper for models that go on with the next question.
-        let stop = answerStop == "newline" ? ["\n"] : []
-        let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: answerTokens, stop: stop))
+        let stop = settings.answerStop == .newline ? ["\n"] : []
+        let out = try m.generator.generate(requests, params: SamplingParams(temperature: 0, maxNewTokens: settings.answerTokens, stop: stop))
         return try gradeAnswers(contextID: contextID, predictions: out.map(\.text))
     }
 
@@ -213,7 +194,7 @@ public final class KnowledgeDomain: SelfEditDomain {
     public func contextOnlyPlan(contextID: String) throws -> InnerLoopPlan? {
         let p = try passage(contextID)
         return InnerLoopPlan(rows: [TextExample(text: SelfEditRules.passageSequence(title: p.title, context: p.context))], lossOn: .all,
-                             appendEOS: endWithEOS)
+                             appendEOS: settings.endWithEOS)
     }
 
     public func reinforcementPair(contextID: String, selfEdit: String) throws -> TextExample {
