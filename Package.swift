@@ -11,7 +11,9 @@
 //   SealGenerate               KV-cached, continuously batched sampling; chat prompt formats
 //   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
 //   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
-//   SealEngine                 configs, the domain protocol, the SPMD ReSTEM engine (sharding, rounds, resume)
+//   SealEngine                 typed settings decoded once from the config, the domain protocol, the policy (sampling,
+//                              inner loops, answering), the one journaled work runner, and the experiments over them
+//                              (ReSTEM rounds, evaluation arms, CPT, continual learning), SPMD over MPI ranks
 //   SealHTTP                   HTTP: the judge's client on libcurl (https, proxies, CA bundles) and `seal serve`'s
 //                              server on Hummingbird/SwiftNIO (concurrent, absolute per-request deadlines, size limits)
 //   SealKnowledge              knowledge incorporation (SQuAD-style passages): prompts, self-edit rules, grading

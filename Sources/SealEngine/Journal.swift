@@ -7,7 +7,7 @@ import SealRuntime
 
 /// Which unit a journal entry finished: a context's self-edits, its un-adapted baseline, one self-edit's inner
 /// loops, or one (context, sample) unit of an evaluation arm. Built in one place, so no code spells keys by hand.
-enum JournalKey: Hashable {
+public enum JournalKey: Hashable, Sendable {
     case edits(String)
     case baseline(String)
     case sample(String, Int)
@@ -15,7 +15,7 @@ enum JournalKey: Hashable {
 }
 
 /// The journals of a run, one per piece of work: `<run>.ckpt/<name>.journal/`.
-enum JournalName {
+public enum JournalName: Sendable {
     /// A ReSTEM round's sampling and inner loops.
     case round(Int)
     /// An evaluation arm.
@@ -25,7 +25,7 @@ enum JournalName {
     /// Continual learning's sequences.
     case continual
 
-    var directoryName: String {
+    public var directoryName: String {
         switch self {
         case .round(let r): return MetricsFile.roundName(r)
         case .arm(let a): return "eval_\(a)"
@@ -36,26 +36,26 @@ enum JournalName {
 }
 
 /// One finished unit of work inside a round or an evaluation arm, as written to the journal.
-struct JournalEntry: Codable {
-    enum Kind: String, Codable { case edits, baseline, sample, eval }
-    var kind: Kind
-    var context: String
-    var sample: Int = 0
+public struct JournalEntry: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable { case edits, baseline, sample, eval }
+    public var kind: Kind
+    public var context: String
+    public var sample: Int = 0
     /// kind = edits: the self-edits sampled for the context, in sample-index order.
-    var edits: [String]? = nil
+    public var edits: [String]? = nil
     /// kind = baseline: the un-adapted policy's score on the context.
-    var score: Double? = nil
+    public var score: Double? = nil
     /// kind = sample: the finished self-edit record (baseline and reward filled in by rank 0 later).
-    var record: SampleRecord? = nil
+    public var record: SampleRecord? = nil
     /// kind = eval: the graded answers of one (context, sample) unit of an evaluation arm.
-    var evals: [EvalRecord]? = nil
+    public var evals: [EvalRecord]? = nil
 
-    init(edits: [String], context: String) { kind = .edits; self.context = context; self.edits = edits }
-    init(baseline score: Double, context: String) { kind = .baseline; self.context = context; self.score = score }
-    init(record: SampleRecord) { kind = .sample; context = record.contextID; sample = record.sampleIndex; self.record = record }
-    init(evals: [EvalRecord], context: String, sample: Int = 0) { kind = .eval; self.context = context; self.sample = sample; self.evals = evals }
+    public init(edits: [String], context: String) { kind = .edits; self.context = context; self.edits = edits }
+    public init(baseline score: Double, context: String) { kind = .baseline; self.context = context; self.score = score }
+    public init(record: SampleRecord) { kind = .sample; context = record.contextID; sample = record.sampleIndex; self.record = record }
+    public init(evals: [EvalRecord], context: String, sample: Int = 0) { kind = .eval; self.context = context; self.sample = sample; self.evals = evals }
 
-    var key: JournalKey {
+    public var key: JournalKey {
         switch kind {
         case .edits: return .edits(context)
         case .baseline: return .baseline(context)
@@ -75,15 +75,15 @@ struct JournalEntry: Codable {
 /// only the rest; the round then ends with the numbers an uninterrupted run would have written. The journal is
 /// removed once the round is committed to the metrics file. A kill in the middle of a write leaves a torn last
 /// line, which is ignored (that unit simply runs again).
-struct Journal {
-    let directory: URL
+public struct Journal: Sendable {
+    public let directory: URL
 
     init(run out: String, name: String) {
         directory = URL(fileURLWithPath: out + ".ckpt").appendingPathComponent(name + ".journal")
     }
 
     /// Every entry written so far by any process, by key (a unit journaled twice keeps its first entry).
-    func load() throws -> [JournalKey: JournalEntry] {
+    public func load() throws -> [JournalKey: JournalEntry] {
         let fm = FileManager.default
         guard let files = try? fm.contentsOfDirectory(atPath: directory.path) else { return [:] }
         var out: [JournalKey: JournalEntry] = [:]
@@ -107,7 +107,7 @@ struct Journal {
     }
 
     /// Removes the journal (after its round or arm is committed).
-    func remove() { try? FileManager.default.removeItem(at: directory) }
+    public func remove() { try? FileManager.default.removeItem(at: directory) }
 }
 
 /// A process's open journal file: each `append` writes one line and fsyncs before returning.
@@ -180,16 +180,16 @@ public struct Preempted: Error, CustomStringConvertible {
 /// rank had just appended), the units still to do run under dynamic scheduling over the ranks, each unit's entries
 /// appended and fsynced the moment it finishes, and rank 0 gathers every entry. A unit's result depends only on its
 /// coordinates, so a resumed run — on any number of ranks — ends with the entries an uninterrupted run would have.
-final class JournaledWork {
-    let journal: Journal
-    let run: RunContext
+public final class JournaledWork {
+    public let journal: Journal
+    public let run: RunContext
     /// What earlier attempts finished.
-    let done: [JournalKey: JournalEntry]
+    public let done: [JournalKey: JournalEntry]
     private let writer: JournalWriter
     /// What this rank finished in this attempt.
     private(set) var local: [JournalEntry] = []
 
-    init(_ run: RunContext, _ name: JournalName) throws {
+    public init(_ run: RunContext, _ name: JournalName) throws {
         self.run = run
         journal = run.journal(name)
         let bytes = run.isRoot ? try Wire.bytes(Array(try journal.load().values)) : []
@@ -199,7 +199,7 @@ final class JournaledWork {
     }
 
     /// Journals an entry now (fsynced before this returns).
-    func append(_ e: JournalEntry) throws {
+    public func append(_ e: JournalEntry) throws {
         try writer.append(e)
         local.append(e)
     }
@@ -209,7 +209,7 @@ final class JournaledWork {
     /// `killAfterUnits`: the test hook that makes rank 0 die by SIGKILL right after journaling that many units.
     /// Adds the time in the units to `times.inner`, and the wait for the other ranks and the gathering to
     /// `times.wait` and `times.comm`. Returns, on rank 0, every entry (earlier attempts' first); nil elsewhere.
-    func run<Unit>(_ units: [Unit], progress label: String, stopLabel: String, killAfterUnits: Int? = nil, times: inout PhaseTimes,
+    public func run<Unit>(_ units: [Unit], progress label: String, stopLabel: String, killAfterUnits: Int? = nil, times: inout PhaseTimes,
                    _ body: (Unit) throws -> [JournalEntry]) throws -> [JournalKey: JournalEntry]? {
         let mpi = run.mpi
         let progress = ProgressReporter(label: label, total: units.count, enabled: mpi.isRoot && run.verbose, sink: run.log)
@@ -239,7 +239,7 @@ final class JournaledWork {
     }
 
     /// Removes the journal (rank 0; after its work is committed to the metrics file).
-    func remove() { if run.isRoot { journal.remove() } }
+    public func remove() { if run.isRoot { journal.remove() } }
 }
 
 /// JSON for records travelling between ranks and into journals: non-finite floats (a NaN loss of a self-edit that

@@ -9,23 +9,24 @@ import SealTrain
 
 /// One run's ranks and files: MPI, the metrics file (open on rank 0), the checkpoints and journals beside it
 /// (`<out>.ckpt/`), and the progress lines. Opened once per command; the experiments take it.
-final class RunContext {
-    let mpi: MPIRuntime
-    let settings: EngineSettings
+public final class RunContext {
+    public let mpi: MPIRuntime
+    public let settings: EngineSettings
     /// The metrics file's path.
-    let out: String
+    public let out: String
     /// The metrics file, on rank 0 (nil elsewhere).
-    let metrics: MetricsFile?
+    public let metrics: MetricsFile?
     /// The rounds the file already holds complete (every rank knows them).
-    let completed: [Int]
-    let log: (String) -> Void
-    let verbose: Bool
+    public let completed: [Int]
+    public let log: (String) -> Void
+    public let verbose: Bool
 
-    var isRoot: Bool { mpi.isRoot }
+    public var isRoot: Bool { mpi.isRoot }
 
     /// Opens (resuming) or creates the run's metrics file on rank 0; every rank learns which rounds are complete.
     /// A file of another configuration is refused unless `overwrite`; a replaced run's checkpoints go with it.
-    init(mpi: MPIRuntime, settings: EngineSettings, out: String, overwrite: Bool, log: @escaping (String) -> Void, verbose: Bool) throws {
+    public init(mpi: MPIRuntime, settings: EngineSettings, out: String, overwrite: Bool, log: @escaping (String) -> Void = { print($0) },
+                verbose: Bool = true) throws {
         self.mpi = mpi
         self.settings = settings
         self.out = out
@@ -142,7 +143,7 @@ final class RunContext {
     }
 
     /// The journal of a piece of work of this run.
-    func journal(_ name: JournalName) -> Journal { Journal(run: out, name: name.directoryName) }
+    public func journal(_ name: JournalName) -> Journal { Journal(run: out, name: name.directoryName) }
 
     // MARK: self-edits shared by every rank
 
@@ -183,4 +184,5 @@ public struct PhaseTimes: Codable, Sendable {
     /// Time spent waiting for other ranks at the round's meeting points (measured by a barrier before each
     /// exchange, so `comm` is only the data movement).
     public var wait = 0.0
+    public init() {}
 }

@@ -136,6 +136,7 @@ public struct ContinualSettings: Sendable {
 public struct EvalArm: Sendable, Equatable {
     public var name: String
     public var kind: ArmKind
+    public init(name: String, kind: ArmKind) { self.name = name; self.kind = kind }
 }
 
 /// Evaluation (`eval.*`).
