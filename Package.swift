@@ -10,7 +10,7 @@
 //   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
 //   SealGenerate               KV-cached, continuously batched sampling; chat prompt formats
 //   SealTrain                  AdamW, schedules, JSONL data, PEFT adapter files, the finetuning loop
-//   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them)
+//   SealRuntime                MPI and HDF5 wrappers (the only module that talks to them; no knowledge of what a run writes)
 //   SealEngine                 typed settings decoded once from the config, the domain protocol, the policy (sampling,
 //                              inner loops, answering), the one journaled work runner, and the experiments over them
 //                              (ReSTEM rounds, evaluation arms, CPT, continual learning), SPMD over MPI ranks
@@ -98,6 +98,6 @@ let package = Package(
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
         .testTarget(name: "SealARCTests", dependencies: ["SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
-        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC", "SealRuntime"]),
+        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC", "SealRuntime", "SealEngine"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SealEngine
 import SealRuntime
 import XCTest
 

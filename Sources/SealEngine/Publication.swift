@@ -1,4 +1,5 @@
 import Foundation
+import SealRuntime
 #if canImport(Glibc)
 import Glibc
 #endif

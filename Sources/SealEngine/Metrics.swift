@@ -1,4 +1,5 @@
 import Foundation
+import SealRuntime
 
 // seal's metrics file: one HDF5 file per run, written by rank 0, read offline with h5py/pandas (no seal code
 // needed). The schema, the h5py recipe and the compatibility promise are in docs/METRICS.md; keep both in step.

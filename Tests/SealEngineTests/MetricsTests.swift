@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import SealTestSupport
 import SealRuntime
+import SealEngine
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -701,7 +702,7 @@ final class MetricsTests: XCTestCase {
         let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["SealRuntimeTests.MetricsTests/testChildWriterProcess"]
+        p.arguments = ["SealEngineTests.MetricsTests/testChildWriterProcess"]
         var env = ProcessInfo.processInfo.environment
         env["SEAL_METRICS_CHILD"] = mode
         env["SEAL_METRICS_CHILD_FILE"] = path
