@@ -20,7 +20,7 @@ struct ContinualLearning {
         let all = try policy.domain.contexts(split: "eval").sorted { $0.id < $1.id }
         let nSeq = settings.continual.sequences, len = settings.continual.length
         guard nSeq * len <= all.count else {
-            throw EngineError("continual: \(nSeq) sequences × \(len) contexts need \(nSeq * len) contexts; the eval split has \(all.count)")
+            throw EngineError.setting(key: "continual.sequences", "continual: \(nSeq) sequences × \(len) contexts need \(nSeq * len) contexts; the eval split has \(all.count)")
         }
         let runSeed = settings.run.seed
         var ids = all.map(\.id)
@@ -67,7 +67,7 @@ struct ContinualLearning {
             let have = Set(try metrics.evalArms())
             for s in 0..<nSeq {
                 for t in 0...len {
-                    guard let recs = entries[key(s, t)]?.evals else { throw EngineError("continual: no result for sequence \(s) step \(t)") }
+                    guard let recs = entries[key(s, t)]?.evals else { throw EngineError.missingResult("continual: no result for sequence \(s) step \(t)") }
                     for (j, c) in sequences[s].enumerated() {
                         let mine = recs.filter { $0.contextID == c }
                         if mine.isEmpty { continue }

@@ -48,7 +48,7 @@ struct ContinuedPretraining {
         case .external:
             for c in contexts {
                 guard let e = try domain.externalSelfEdits(contextID: c.id) else {
-                    throw EngineError("cpt.source = external: the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
+                    throw EngineError.domain("cpt.source = external: the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
                 }
                 edits[c.id] = e
             }
@@ -68,7 +68,7 @@ struct ContinuedPretraining {
         }
         for c in contexts {
             if cpt.source == .context {
-                guard let plan = try domain.contextOnlyPlan(contextID: c.id) else { throw EngineError("cpt.source = context: the domain has no context-only plan") }
+                guard let plan = try domain.contextOnlyPlan(contextID: c.id) else { throw EngineError.domain("cpt.source = context: the domain has no context-only plan") }
                 add(plan)
                 continue
             }

@@ -22,7 +22,7 @@ func dataParallelFinetune(_ rows: [EncodedExample], model: TransformerModel, rec
     }
     let wanted = (Double(rows.count) * recipe.epochs).rounded(.up)
     guard wanted.isFinite, wanted >= 0, wanted <= Double(1 << 40) else {
-        throw EngineError("\(label): \(rows.count) rows × \(recipe.epochs) epochs is not a number of rows it can train on")
+        throw EngineError.setting(key: "epochs", "\(label): \(rows.count) rows × \(recipe.epochs) epochs is not a number of rows it can train on")
     }
     let totalRows = Int(wanted)
     let order = trainingRowOrder(rows: rows.count, count: totalRows, shuffle: true, seed: Seeds.key([seed, 3]))
@@ -47,7 +47,7 @@ func dataParallelFinetune(_ rows: [EncodedExample], model: TransformerModel, rec
         do {
             r = try state.step(microBatches, learningRate: lr, maxGradNorm: recipe.maxGradNorm, index: step, reduction: reduction)
         } catch let e as TrainingError {
-            throw EngineError("\(label): \(e)")
+            throw EngineError.training(what: label, e)
         }
         times.wait += reduction.times.wait
         times.comm += reduction.times.comm

@@ -82,16 +82,30 @@ public enum EngineConfig {
         case "passage", "context": return .context
         case "self_edit", "self_edits": return .selfEdits
         case "external": return .external
-        default: throw EngineError("eval.arms: unknown arm '\(name)' (base, passage, self_edit, external)")
+        default: throw EngineError.setting(key: "eval.arms", "eval.arms: unknown arm '\(name)' (base, passage, self_edit, external)")
         }
     }
 }
 
-/// A failure of the run itself (not of a self-edit, which is data).
-public struct EngineError: Error, CustomStringConvertible {
-    public var message: String
-    public init(_ m: String) { message = m }
-    public var description: String { message }
+/// A failure of the run itself (not of a self-edit, which is data), by what is at fault.
+public enum EngineError: Error, CustomStringConvertible {
+    /// A setting the engine cannot use; the message names the key.
+    case setting(key: String, String)
+    /// The run's files (metrics file, checkpoints, journals) do not allow what was asked.
+    case runFiles(path: String, String)
+    /// The domain or its data lack what the run needs (a split without contexts, no external self-edits).
+    case domain(String)
+    /// A finetune of the policy did not train (`what` names it).
+    case training(what: String, TrainingError)
+    /// Work that should have a result has none: a damaged journal, or a bug in seal.
+    case missingResult(String)
+
+    public var description: String {
+        switch self {
+        case .setting(_, let m), .runFiles(_, let m), .domain(let m), .missingResult(let m): return m
+        case .training(let what, let e): return "\(what): \(e)"
+        }
+    }
 }
 
 /// Deterministic seeds: a pure function of the run seed and the coordinates of the work, so that which rank does

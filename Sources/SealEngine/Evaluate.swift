@@ -60,7 +60,7 @@ struct ArmEvaluator {
             } else {
                 for c in contexts {
                     guard let e = try domain.externalSelfEdits(contextID: c.id) else {
-                        throw EngineError("arm \(arm): the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
+                        throw EngineError.domain("arm \(arm): the domain has no external self-edits for context \(c.id) (set the domain's self-edit file)")
                     }
                     edits[c.id] = e
                 }
@@ -82,7 +82,7 @@ struct ArmEvaluator {
             for c in contexts.map(\.id).sorted() {
                 let samples = kind == .selfEdits || kind == .external ? Array((edits[c] ?? []).indices) : [0]
                 for k in samples {
-                    guard let e = entries[.eval(c, k)]?.evals else { throw EngineError("arm \(arm): no result for context \(c) sample \(k)") }
+                    guard let e = entries[.eval(c, k)]?.evals else { throw EngineError.missingResult("arm \(arm): no result for context \(c) sample \(k)") }
                     all += e
                 }
             }
@@ -107,17 +107,17 @@ struct ArmEvaluator {
         case .none:
             return try policy.evaluateUnadapted(u.context, purpose: .evaluation)
         case .context:
-            guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError("arm \(arm): the domain has no context-only inner loop") }
+            guard let plan = try domain.contextOnlyPlan(contextID: u.context) else { throw EngineError.domain("arm \(arm): the domain has no context-only inner loop") }
             do {
                 return try policy.innerLoop(contextID: u.context, plan: plan, seed: Seeds.key([runSeed, 7, Seeds.hash(u.context)]), purpose: .evaluation).0
             } catch let e as TrainingError {
                 // No self-edit to blame: the inner-loop recipe of the config itself does not train.
-                throw EngineError("arm \(arm), context \(u.context): the inner loop on the context alone failed (\(e)); check inner.lr and the other inner.* keys")
+                throw EngineError.setting(key: "inner.lr", "arm \(arm), context \(u.context): the inner loop on the context alone failed (\(e)); check inner.lr and the other inner.* keys")
             }
         case .selfEdits, .external:
             do {
                 guard let list = edits[u.context], list.indices.contains(u.sample) else {
-                    throw EngineError("arm \(arm): no self-edit \(u.sample) for context \(u.context)")
+                    throw EngineError.missingResult("arm \(arm): no self-edit \(u.sample) for context \(u.context)")
                 }
                 let plan = try domain.innerLoopPlan(contextID: u.context, selfEdit: list[u.sample])
                 let seed = Seeds.key([runSeed, 8, UInt64(round), Seeds.hash(u.context), UInt64(u.sample)])

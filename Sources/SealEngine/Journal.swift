@@ -89,7 +89,7 @@ public struct Journal: Sendable {
         var out: [JournalKey: JournalEntry] = [:]
         for name in files.sorted() where name.hasSuffix(".jsonl") {
             let path = directory.appendingPathComponent(name).path
-            guard let data = fm.contents(atPath: path) else { throw EngineError("cannot read the journal file \(path)") }
+            guard let data = fm.contents(atPath: path) else { throw EngineError.runFiles(path: path, "cannot read the journal file \(path)") }
             let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             for (i, line) in lines.enumerated() where !line.isEmpty {
                 do {
@@ -98,7 +98,7 @@ public struct Journal: Sendable {
                 } catch {
                     // Only the last line can be torn by a kill; anything else means the file was damaged.
                     if i < lines.count - 1 && !(i == lines.count - 2 && lines[lines.count - 1].isEmpty) {
-                        throw EngineError("\(path) line \(i + 1): not a journal entry (\(error)); remove the journal folder to redo this round")
+                        throw EngineError.runFiles(path: path, "\(path) line \(i + 1): not a journal entry (\(error)); remove the journal folder to redo this round")
                     }
                 }
             }
@@ -119,7 +119,7 @@ final class JournalWriter {
         try FileManager.default.createDirectory(at: journal.directory, withIntermediateDirectories: true)
         path = journal.directory.appendingPathComponent("rank\(rank)-pid\(getpid()).jsonl").path
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        if fd < 0 { throw EngineError("cannot open the journal file \(path): \(String(cString: strerror(errno)))") }
+        if fd < 0 { throw EngineError.runFiles(path: path, "cannot open the journal file \(path): \(String(cString: strerror(errno)))") }
     }
 
     deinit { close(fd) }
@@ -136,7 +136,7 @@ final class JournalWriter {
             }
             return true
         }
-        if !ok || fsync(fd) != 0 { throw EngineError("cannot write the journal file \(path): \(String(cString: strerror(errno)))") }
+        if !ok || fsync(fd) != 0 { throw EngineError.runFiles(path: path, "cannot write the journal file \(path): \(String(cString: strerror(errno)))") }
     }
 }
 

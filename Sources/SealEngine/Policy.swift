@@ -27,7 +27,7 @@ public final class Policy {
         self.domain = domain
         self.settings = settings
         if let replay = settings.policyUpdate.replay {
-            do { replayRows = try Dataset.load(replay.file) } catch { throw EngineError("sft.replay_file: \(error)") }
+            do { replayRows = try Dataset.load(replay.file) } catch { throw EngineError.setting(key: "sft.replay_file", "sft.replay_file: \(error)") }
         } else {
             replayRows = []
         }
@@ -35,7 +35,7 @@ public final class Policy {
         model = try TransformerModel.load(directory: modelDir)
         tokenizer = try Tokenizer(model: modelDir)
         if settings.model.chat {
-            guard let f = ChatFormat.detect(tokenizer) else { throw EngineError("model.chat: the tokenizer of \(settings.model.path) has no known chat format") }
+            guard let f = ChatFormat.detect(tokenizer) else { throw EngineError.setting(key: "model.chat", "model.chat: the tokenizer of \(settings.model.path) has no known chat format") }
             chat = f
         } else {
             chat = nil
@@ -71,7 +71,7 @@ public final class Policy {
     /// The prompt tokens of a context's self-edit request (the prompt of `selfEditPair`).
     public func promptTokens(_ id: String) throws -> [Int32] {
         let pair = try selfEditPair(contextID: id, selfEdit: "")
-        guard let prompt = pair.prompt else { throw EngineError("context \(id): the domain's self-edit pair has no prompt") }
+        guard let prompt = pair.prompt else { throw EngineError.domain("context \(id): the domain's self-edit pair has no prompt") }
         return tokenizer.encode(prompt, addSpecialTokens: pair.promptSpecialTokens).map(Int32.init)
     }
 

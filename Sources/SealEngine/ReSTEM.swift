@@ -58,7 +58,7 @@ public final class ReSTEMEngine {
     /// arms already in it are kept, the others run (resuming from their journals).
     public func evaluateArms(out: String, overwrite: Bool) throws {
         Preemption.install()
-        if settings.eval.arms.isEmpty { throw EngineError("eval.arms is empty: nothing to evaluate") }
+        if settings.eval.arms.isEmpty { throw EngineError.setting(key: "eval.arms", "eval.arms is empty: nothing to evaluate") }
         try checkSplits(forTrain: false)
         let run = try RunContext(mpi: mpi, settings: settings, out: out, overwrite: overwrite, log: log, verbose: verbose)
         let done = try run.armsDone()
@@ -86,7 +86,7 @@ public final class ReSTEMEngine {
         if forTrain && s.eval.retention && s.run.experiment == .restem { splits.append("retention") }
         for split in splits {
             let n = try domain.contexts(split: split).count
-            if n == 0 { throw EngineError("the \(split) split has no contexts: nothing to run") }
+            if n == 0 { throw EngineError.domain("the \(split) split has no contexts: nothing to run") }
         }
     }
 }

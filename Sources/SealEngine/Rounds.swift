@@ -34,7 +34,7 @@ struct ReSTEMRounds {
                 if settings.run.restartFromBase { try policy.reloadBase() }
                 try PEFTAdapter.load(from: url, for: policy.model).merge(into: policy.model)
             } else if !FileManager.default.fileExists(atPath: url.path + ".empty") {
-                throw EngineError("round \(r) is complete in \(run.out) but its checkpoint \(url.path) is missing")
+                throw EngineError.runFiles(path: url.path, "round \(r) is complete in \(run.out) but its checkpoint \(url.path) is missing")
             }
         }
         if next > 0 && run.isRoot {
@@ -144,9 +144,9 @@ struct ReSTEMRounds {
         guard let entries else { return nil }
         var records: [SampleRecord] = []
         for c in contexts {
-            guard let baseline = entries[.baseline(c.id)]?.score else { throw EngineError("round \(round): no baseline for context \(c.id)") }
+            guard let baseline = entries[.baseline(c.id)]?.score else { throw EngineError.missingResult("round \(round): no baseline for context \(c.id)") }
             for k in (edits[c.id] ?? []).indices {
-                guard var rec = entries[.sample(c.id, k)]?.record else { throw EngineError("round \(round): no record for \(c.id) sample \(k)") }
+                guard var rec = entries[.sample(c.id, k)]?.record else { throw EngineError.missingResult("round \(round): no record for \(c.id) sample \(k)") }
                 rec.baselineScore = baseline
                 switch rec.sampleStatus {
                 case .ok: rec.reward = settings.reward == .gain ? rec.adaptedScore - baseline : rec.adaptedScore

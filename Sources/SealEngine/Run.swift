@@ -40,11 +40,11 @@ public final class RunContext {
                 // A run of another configuration is refused before its file is opened for writing (resume counts
                 // itself in the file).
                 if let stored = try? MetricsReader(path: out).config(), !config.sameRun(asStored: stored) {
-                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                    throw EngineError.runFiles(path: out, "\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
                 }
                 let (m, done) = try MetricsFile.resume(path: out)
                 guard config.sameRun(asStored: try m.config) else {
-                    throw EngineError("\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
+                    throw EngineError.runFiles(path: out, "\(out) belongs to a run with a different configuration; use another --out, or --overwrite to start over")
                 }
                 metrics = m
                 completed = done.sorted()
@@ -63,10 +63,10 @@ public final class RunContext {
                     // missing metrics file belong to some other run and are not mixed into this one.
                     guard FileManager.default.fileExists(atPath: ckpt) else { return }
                     guard overwrite else {
-                        throw EngineError("\(ckpt) holds checkpoints or journals but \(out) does not exist (the metrics file was removed?); remove \(ckpt), or pass --overwrite to start over")
+                        throw EngineError.runFiles(path: ckpt, "\(ckpt) holds checkpoints or journals but \(out) does not exist (the metrics file was removed?); remove \(ckpt), or pass --overwrite to start over")
                     }
                     do { try FileManager.default.removeItem(atPath: ckpt) } catch {
-                        throw EngineError("--overwrite: cannot remove \(ckpt): \(error.localizedDescription)")
+                        throw EngineError.runFiles(path: ckpt, "--overwrite: cannot remove \(ckpt): \(error.localizedDescription)")
                     }
                 }
             }

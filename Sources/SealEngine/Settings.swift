@@ -170,7 +170,7 @@ public struct EngineSettings: Sendable {
     public init(_ c: ResolvedConfig) throws {
         resolved = c
         model = ModelSettings(path: c.string("model.path"), chat: c.bool("model.chat"))
-        if model.path.isEmpty { throw EngineError("model.path is not set (config key model.path or --set model.path=DIR)") }
+        if model.path.isEmpty { throw EngineError.setting(key: "model.path", "model.path is not set (config key model.path or --set model.path=DIR)") }
         let contexts = c.int("run.contexts_per_round"), threads = c.int("run.threads")
         run = RunSettings(seed: UInt64(bitPattern: Int64(c.int("run.seed"))), rounds: c.int("run.rounds"),
                           contextsPerRound: contexts > 0 ? contexts : nil, restartFromBase: c.bool("run.restart_from_base"),
@@ -186,13 +186,13 @@ public struct EngineSettings: Sendable {
         case "top1": filter = .top1
         case "threshold": filter = .threshold(c.double("filter.threshold"))
         case "positive_gain": filter = .positiveGain
-        case let other: throw EngineError("filter.mode must be top1, threshold or positive_gain (got '\(other)')")
+        case let other: throw EngineError.setting(key: "filter.mode", "filter.mode must be top1, threshold or positive_gain (got '\(other)')")
         }
         let fraction = c.double("sft.replay_fraction"), file = c.string("sft.replay_file")
         let replay: ReplaySettings?
         switch (file.isEmpty, fraction > 0) {
-        case (true, true): throw EngineError("sft.replay_fraction is \(fraction) but sft.replay_file is not set")
-        case (false, false): throw EngineError("sft.replay_file is set but sft.replay_fraction is 0: no replay row would be used (set a fraction, or leave the file out)")
+        case (true, true): throw EngineError.setting(key: "sft.replay_fraction", "sft.replay_fraction is \(fraction) but sft.replay_file is not set")
+        case (false, false): throw EngineError.setting(key: "sft.replay_file", "sft.replay_file is set but sft.replay_fraction is 0: no replay row would be used (set a fraction, or leave the file out)")
         case (false, true): replay = ReplaySettings(file: file, fraction: fraction)
         case (true, false): replay = nil
         }
@@ -210,7 +210,7 @@ public struct EngineSettings: Sendable {
     static func choice<T: RawRepresentable & CaseIterable>(_ c: ResolvedConfig, _ key: String) throws -> T where T.RawValue == String {
         let s = c.string(key)
         guard let v = T(rawValue: s) else {
-            throw EngineError("\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(s)')")
+            throw EngineError.setting(key: key, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(s)')")
         }
         return v
     }
@@ -219,7 +219,7 @@ public struct EngineSettings: Sendable {
     static func lora(_ c: ResolvedConfig, _ p: String) throws -> LoRAConfig {
         let targets: [LoRATarget]
         do { targets = try LoRATarget.parseList(c.strings("\(p).lora_targets").joined(separator: ",")) } catch {
-            throw EngineError("\(p).lora_targets: \(error)")
+            throw EngineError.setting(key: "\(p).lora_targets", "\(p).lora_targets: \(error)")
         }
         return LoRAConfig(rank: c.int("\(p).lora_rank"), alpha: c.double("\(p).lora_alpha"), targets: targets)
     }

@@ -67,6 +67,19 @@ final class EngineTests: XCTestCase {
         XCTAssertTrue(error(["inner.schedule=step"]).contains("inner.schedule"))
         XCTAssertTrue(error(["run.experiment=ppo"]).contains("run.experiment"))
         XCTAssertTrue(error(["eval.arms=[\"oracle\"]"]).contains("eval.arms"))
+        // The error is typed: the key at fault is a payload, not only words in a message.
+        XCTAssertThrowsError(try settings(["sft.replay_file=/r.jsonl"])) { e in
+            guard case EngineError.setting(let key, _)? = e as? EngineError else { return XCTFail("\(e)") }
+            XCTAssertEqual(key, "sft.replay_file")
+        }
+    }
+
+    func testSampleStatusRoundTripsThroughItsRecordedText() {
+        for s in [SampleStatus.ok, .invalid("no JSON object"), .diverged("step 3: loss nan")] {
+            XCTAssertEqual(SampleStatus(recorded: s.description), s)
+        }
+        XCTAssertEqual(SampleStatus.diverged("x").description, "diverged: x")
+        XCTAssertEqual(SampleStatus(recorded: "unparseable"), .invalid("unparseable"), "an older file's free-form reason is an invalid self-edit")
     }
 
     // MARK: the journaled work runner
