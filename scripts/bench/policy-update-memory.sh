@@ -46,7 +46,7 @@ reward = "answer_likelihood"
 TOML
 /usr/bin/time -v "$SEAL" knowledge train --config "$DIR/run.toml" --out "$DIR/run.h5" --quiet 2> "$DIR/time.txt"
 rss_kb=$(awk -F: '/Maximum resident set size/ {gsub(/ /, "", $2); print $2}' "$DIR/time.txt")
-steps=$(python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(len(f['rounds/round_000/sft/loss']))" "$DIR/run.h5")
+steps=$(/usr/bin/python3 -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(len(f['rounds/round_000/sft/loss']))" "$DIR/run.h5")
 weights=$(du -sb "$DIR/model" | cut -f1)
 python3 - "$rss_kb" "$weights" "$steps" "$SEAL" <<'PY'
 import sys
