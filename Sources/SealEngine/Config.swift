@@ -248,6 +248,14 @@ public struct ResolvedConfig: Sendable {
         if case .bool(let b) = value(key, "bool") { return b }
         preconditionFailure("seal bug: config key \(key) is not a bool")
     }
+    /// A string key as the enum of its values; an error naming the key when the string is none of them.
+    public func choice<T: RawRepresentable & CaseIterable>(_ key: String, as: T.Type = T.self) throws -> T where T.RawValue == String {
+        let s = string(key)
+        guard let v = T(rawValue: s) else {
+            throw ConfigError(message: "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(s)')")
+        }
+        return v
+    }
     public func strings(_ key: String) -> [String] {
         if case .array(let a) = value(key, "strings") { return a.compactMap { if case .string(let s) = $0 { return s }; return nil } }
         preconditionFailure("seal bug: config key \(key) is not a list")

@@ -174,14 +174,14 @@ public struct EngineSettings: Sendable {
         let contexts = c.int("run.contexts_per_round"), threads = c.int("run.threads")
         run = RunSettings(seed: UInt64(bitPattern: Int64(c.int("run.seed"))), rounds: c.int("run.rounds"),
                           contextsPerRound: contexts > 0 ? contexts : nil, restartFromBase: c.bool("run.restart_from_base"),
-                          experiment: try Self.choice(c, "run.experiment"), threads: threads > 0 ? threads : nil)
+                          experiment: try c.choice("run.experiment"), threads: threads > 0 ? threads : nil)
         sampling = SamplingSettings(samples: c.int("sampling.samples"), temperature: c.double("sampling.temperature"),
                                     topP: c.double("sampling.top_p"), maxNewTokens: c.int("sampling.max_new_tokens"),
                                     batch: c.int("sampling.batch"))
         inner = InnerLoopSettings(lora: try Self.lora(c, "inner"), lr: c.double("inner.lr"), epochs: c.double("inner.epochs"),
-                                  batchSize: c.int("inner.batch_size"), schedule: try Self.choice(c, "inner.schedule"),
+                                  batchSize: c.int("inner.batch_size"), schedule: try c.choice("inner.schedule"),
                                   maxLength: c.int("inner.max_length"), repeats: c.int("inner.repeats"))
-        reward = try Self.choice(c, "reward.kind")
+        reward = try c.choice("reward.kind")
         switch c.string("filter.mode") {
         case "top1": filter = .top1
         case "threshold": filter = .threshold(c.double("filter.threshold"))
@@ -197,22 +197,13 @@ public struct EngineSettings: Sendable {
         case (true, false): replay = nil
         }
         policyUpdate = PolicyUpdateSettings(recipe: try Self.finetune(c, "sft", full: false), replay: replay)
-        cpt = CPTSettings(source: try Self.choice(c, "cpt.source"), samples: c.int("cpt.samples"), distinctRows: c.bool("cpt.distinct_rows"),
+        cpt = CPTSettings(source: try c.choice("cpt.source"), samples: c.int("cpt.samples"), distinctRows: c.bool("cpt.distinct_rows"),
                           recipe: try Self.finetune(c, "cpt", full: c.bool("cpt.full")), arm: c.string("cpt.arm"))
         continual = ContinualSettings(sequences: c.int("continual.sequences"), length: c.int("continual.length"))
         let evalSamples = c.int("eval.samples")
         eval = EvalSettings(arms: try c.strings("eval.arms").map { EvalArm(name: $0, kind: try EngineConfig.armKind($0)) },
                             afterTrain: c.bool("eval.after_train"), samples: evalSamples > 0 ? evalSamples : nil,
                             eachRound: c.bool("eval.each_round"), beforeTrain: c.bool("eval.before_train"), retention: c.bool("eval.retention"))
-    }
-
-    /// A string key as the enum of its values.
-    static func choice<T: RawRepresentable & CaseIterable>(_ c: ResolvedConfig, _ key: String) throws -> T where T.RawValue == String {
-        let s = c.string(key)
-        guard let v = T(rawValue: s) else {
-            throw EngineError.setting(key: key, "\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(s)')")
-        }
-        return v
     }
 
     /// `<p>.lora_rank`, `<p>.lora_alpha`, `<p>.lora_targets`.
@@ -229,7 +220,7 @@ public struct EngineSettings: Sendable {
         let micro = max(1, c.int("\(p).micro_batch"))
         let clip = c.double("\(p).max_grad_norm")
         return FinetuneSettings(lora: full ? nil : try lora(c, p), lr: c.double("\(p).lr"), epochs: c.double("\(p).epochs"),
-                                batch: max(micro, c.int("\(p).batch")), micro: micro, schedule: try choice(c, "\(p).schedule"),
+                                batch: max(micro, c.int("\(p).batch")), micro: micro, schedule: try c.choice("\(p).schedule"),
                                 maxGradNorm: clip > 0 ? clip : nil)
     }
 }

@@ -56,18 +56,11 @@ public struct KnowledgeSettings: Sendable {
         train = try selection("train")
         eval = try selection("eval")
         retention = try selection("retention")
-        func choice<T: RawRepresentable & CaseIterable>(_ key: String) throws -> T where T.RawValue == String {
-            let s = config.string(key)
-            guard let v = T(rawValue: s) else {
-                throw KnowledgeDataError("\(key) must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(s)')")
-            }
-            return v
-        }
-        rules = SelfEditRules(splitLines: config.bool("knowledge.split_lines"), empty: try choice("knowledge.empty_self_edit"))
+        rules = SelfEditRules(splitLines: config.bool("knowledge.split_lines"), empty: try config.choice("knowledge.empty_self_edit"))
         endWithEOS = config.bool("knowledge.end_with_eos")
-        reward = try choice("knowledge.reward")
+        reward = try config.choice("knowledge.reward")
         answerTokens = config.int("knowledge.answer_tokens")
-        answerStop = try choice("knowledge.answer_stop")
+        answerStop = try config.choice("knowledge.answer_stop")
         answerChat = config.bool("knowledge.answer_chat")
         promptTemplate = try KnowledgePrompts.selfEditTemplate(name: config.string("knowledge.prompt"), template: config.string("knowledge.prompt_template"))
         let sef = config.string("knowledge.self_edits_file")
