@@ -57,8 +57,7 @@ public struct BPETrainer {
     /// Trains on `texts` (each a document; special tokens written in them are cut out, never learned from).
     public func train(_ texts: [String]) throws -> Result {
         try validate()
-        let pre = try PreTokenizer.parse(JSONNode(value: try JSONParser.parse(Data(Self.preTokenizerJSON.utf8), source: "pre_tokenizer"),
-                                                  path: "pre_tokenizer", source: "BPETrainer"))
+        let pre = try PreTokenizer.parse(JSONNode.parse(Data(Self.preTokenizerJSON.utf8), source: "BPETrainer", path: "pre_tokenizer"))
         // 1. Word counts. Words are byte-mapped by the pre-tokenizer; map back to bytes for the symbol ids.
         var counts: [[UInt8]: Int] = [:]
         var total = 0
