@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// Trains a byte-level BPE tokenizer (GPT-2 / Qwen2 family) and writes it as a standard `tokenizer.json` that HF
 /// `tokenizers` loads and encodes exactly as seal's `Tokenizer` does.
@@ -167,31 +168,15 @@ struct PairHeap {
     }
 }
 
-func jsonQuote(_ s: String) -> String {
-    var r = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": r += "\\\""
-        case "\\": r += "\\\\"
-        case "\n": r += "\\n"
-        case "\r": r += "\\r"
-        case "\t": r += "\\t"
-        default:
-            if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-        }
-    }
-    return r + "\""
-}
-
 extension BPETrainer.Result {
     /// The tokenizer.json text (deterministic bytes).
     public var tokenizerJSON: String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         let added = specialTokens.enumerated().map { i, t in
-            "    {\"id\": \(i), \"content\": \(jsonQuote(t)), \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
+            "    {\"id\": \(i), \"content\": \(JSONWriter.quote(t)), \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
         }.joined(separator: ",\n")
-        let vocab = tokens.enumerated().map { "      \(jsonQuote($0.element)): \($0.offset)" }.joined(separator: ",\n")
-        let merges = self.merges.map { "      \(jsonQuote($0.0 + " " + $0.1))" }.joined(separator: ",\n")
+        let vocab = tokens.enumerated().map { "      \(JSONWriter.quote($0.element)): \($0.offset)" }.joined(separator: ",\n")
+        let merges = self.merges.map { "      \(JSONWriter.quote($0.0 + " " + $0.1))" }.joined(separator: ",\n")
         return """
         {
           "version": "1.0",
@@ -228,9 +213,9 @@ extension BPETrainer.Result {
     /// transformers' tokenizer_config.json: a `PreTrainedTokenizerFast` whose BOS, EOS and padding token is the
     /// first special token.
     public func tokenizerConfigJSON(modelMaxLength: Int) -> String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         let decoder = specialTokens.enumerated().map { i, t in
-            "    \"\(i)\": {\"content\": \(jsonQuote(t)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}"
+            "    \"\(i)\": {\"content\": \(JSONWriter.quote(t)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}"
         }.joined(separator: ",\n")
         return """
         {
@@ -251,7 +236,7 @@ extension BPETrainer.Result {
 
     /// special_tokens_map.json.
     public var specialTokensMapJSON: String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         return "{\"bos_token\": \(bos), \"eos_token\": \(bos), \"pad_token\": \(bos)}\n"
     }
 
