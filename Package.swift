@@ -88,6 +88,7 @@ let package = Package(
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
         .target(name: "SealTestSupport", dependencies: ["SealCore"], path: "Tests/SealTestSupport"),
+        .testTarget(name: "SealCoreTests", dependencies: ["SealCore"]),
         .testTarget(name: "SealModelTests", dependencies: ["SealCore", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTestSupport"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealCore", "SealTokenizer"]),
         .testTarget(name: "SealTrainTests", dependencies: ["SealCore", "SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
