@@ -5,6 +5,7 @@
 //   COpenBLAS / CMPI / CHDF5   system libraries + shims for the C macros Swift cannot import
 //   CCurl                      libcurl (system library) + a shim for its variadic curl_easy_setopt/getinfo
 //   CSealKernels               elementwise kernels in C, compiled per ISA (AVX-512 / AVX2 / baseline) and picked at load
+//   SealCore                   the small shared pieces: buffers, counter RNG, hashes, one JSON reader and writer
 //   SealKernels                BLAS runtime setup and the numeric kernels (plain functions on unsafe buffers)
 //   SealModel                  HF config + safetensors loading, parameters, the decoder forward pass, model init
 //   SealTokenizer              tokenizer.json: byte-level BPE and SentencePiece-style BPE
@@ -61,15 +62,16 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "CSealKernels"),
+        .target(name: "SealCore"),
         .target(name: "SealKernels", dependencies: ["COpenBLAS", "CSealKernels"]),
-        .target(name: "SealTokenizer"),
-        .target(name: "SealModel", dependencies: ["CSealKernels", "SealKernels"]),
-        .target(name: "SealGenerate", dependencies: ["SealKernels", "SealModel", "SealTokenizer"]),
-        .target(name: "SealTrain", dependencies: ["CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
+        .target(name: "SealTokenizer", dependencies: ["SealCore"]),
+        .target(name: "SealModel", dependencies: ["SealCore", "CSealKernels", "SealKernels"]),
+        .target(name: "SealGenerate", dependencies: ["SealCore", "SealKernels", "SealModel", "SealTokenizer"]),
+        .target(name: "SealTrain", dependencies: ["SealCore", "CSealKernels", "SealKernels", "SealModel", "SealTokenizer"]),
         .target(name: "SealRuntime", dependencies: ["CMPI", "CHDF5", "SealKernels"]),
-        .target(name: "SealEngine", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
+        .target(name: "SealEngine", dependencies: ["SealCore", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime"]),
         .target(name: "SealHTTP", dependencies: [
-            "CCurl",
+            "SealCore", "CCurl",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -78,26 +80,27 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
-        .target(name: "SealKnowledge", dependencies: ["SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
-        .target(name: "SealARC", dependencies: ["SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
-        .target(name: "SealToyWorld", dependencies: ["SealKnowledge", "SealEngine", "SealKernels", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealKnowledge", dependencies: ["SealCore", "SealEngine", "SealGenerate", "SealHTTP", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealARC", dependencies: ["SealCore", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTrain"]),
+        .target(name: "SealToyWorld", dependencies: ["SealCore", "SealKnowledge", "SealEngine", "SealKernels", "SealModel", "SealTokenizer", "SealTrain"]),
 
         .executableTarget(name: "seal", dependencies: [
-            "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP", "SealARC", "SealToyWorld",
+            "SealCore", "CSealKernels", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTrain", "SealRuntime", "SealEngine", "SealKnowledge", "SealHTTP", "SealARC", "SealToyWorld",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Helpers every test module shares (the per-process scratch folder); not a test target itself.
-        .target(name: "SealTestSupport", path: "Tests/SealTestSupport"),
-        .testTarget(name: "SealModelTests", dependencies: ["SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTestSupport"]),
-        .testTarget(name: "SealTokenizerTests", dependencies: ["SealTokenizer"]),
-        .testTarget(name: "SealTrainTests", dependencies: ["SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
-        .testTarget(name: "SealGenerateTests", dependencies: ["SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),
+        .target(name: "SealTestSupport", dependencies: ["SealCore"], path: "Tests/SealTestSupport"),
+        .testTarget(name: "SealCoreTests", dependencies: ["SealCore"]),
+        .testTarget(name: "SealModelTests", dependencies: ["SealCore", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTestSupport"]),
+        .testTarget(name: "SealTokenizerTests", dependencies: ["SealCore", "SealTokenizer"]),
+        .testTarget(name: "SealTrainTests", dependencies: ["SealCore", "SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealGenerateTests", dependencies: ["SealCore", "SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge", "SealTestSupport", "SealRuntime", "SealTrain", "SealTokenizer", "SealGenerate", "SealModel"]),
-        .testTarget(name: "SealKnowledgeTests", dependencies: ["SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
-        .testTarget(name: "SealToyWorldTests", dependencies: ["SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer", "SealTrain", "SealEngine"]),
+        .testTarget(name: "SealKnowledgeTests", dependencies: ["SealCore", "SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),
+        .testTarget(name: "SealToyWorldTests", dependencies: ["SealCore", "SealTestSupport", "SealToyWorld", "SealKnowledge", "SealModel", "SealTokenizer", "SealTrain", "SealEngine"]),
         .testTarget(name: "SealRuntimeTests", dependencies: ["SealTestSupport", "SealRuntime"]),
-        .testTarget(name: "SealARCTests", dependencies: ["SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
+        .testTarget(name: "SealARCTests", dependencies: ["SealCore", "SealARC", "SealEngine", "SealGenerate", "SealModel", "SealTokenizer", "SealTestSupport"]),
         // Runs the built `seal` binary as a user would: exit codes, messages, JSON output.
-        .testTarget(name: "SealCLITests", dependencies: ["SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC", "SealRuntime", "SealEngine"]),
+        .testTarget(name: "SealCLITests", dependencies: ["SealCore", "SealTestSupport", "seal", "SealKernels", "SealKnowledge", "SealHTTP", "SealARC", "SealRuntime", "SealEngine"]),
     ]
 )

@@ -1,32 +1,9 @@
 import Foundation
+import SealCore
 
-/// SplitMix64 (Steele, Lea & Flood 2014): the one random stream of the ARC data pipeline. Chosen because it is
-/// a dozen lines in any language, so a Python oracle reproduces every seeded choice exactly
-/// (`scripts/fixtures/arc.py`). Draws below n are `next() % n` (the bias, under 2^-60, is irrelevant here and
-/// keeps the mapping simple to restate).
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A draw in 0..<n.
-    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-
-    /// A Fisher–Yates permutation of 0..<n: for i from n-1 down to 1, swap i with below(i + 1).
-    public mutating func permutation(_ n: Int) -> [Int] {
-        var a = Array(0..<n)
-        var i = n - 1
-        while i > 0 { a.swapAt(i, below(i + 1)); i -= 1 }
-        return a
-    }
-
+/// SplitMix64 (SealCore) is the one random stream of the ARC data pipeline, so that a Python oracle reproduces
+/// every seeded choice exactly (`scripts/fixtures/arc.py`); these are the draws that are ARC's own.
+extension SplitMix64 {
     /// The shift of `translate`: rows then columns, each in 0...3.
     public mutating func translateShift() -> (rows: Int, cols: Int) { (below(4), below(4)) }
 

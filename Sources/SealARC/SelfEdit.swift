@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealEngine
 
 /// An ARC self-edit: which augmentations make the TTT data and how the inner loop trains on it (SEAL-NOTES.md).
@@ -47,7 +48,7 @@ public struct ARCSelfEdit: Hashable, Sendable {
         // The first candidate that parses and looks like a self-edit; else the first that parses at all.
         var parsed: [JSONValue] = []
         for c in candidates {
-            do { parsed.append(try JSONParser.parse(c, allowTrailingCommas: true)) } catch {
+            do { parsed.append(try JSONParser.parse(c, options: [.trailingCommas, .byteOrderMark, .repairText])) } catch {
                 if firstError == nil { firstError = "\(error)" }
             }
         }

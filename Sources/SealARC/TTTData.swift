@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// One test-time-training example: demonstrations and a query pair, all from a task's own demonstrations.
 public struct TTTExample: Hashable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// A task file that cannot be used; the message names the file, the task and the key.
 public struct ARCDataError: Error, CustomStringConvertible {
@@ -49,7 +50,7 @@ public enum ARCData {
 
     static func parseFile(_ path: String) throws -> JSONValue {
         guard let data = FileManager.default.contents(atPath: path) else { throw ARCDataError("\(path): cannot read the file") }
-        do { return try JSONParser.parse([UInt8](data)) } catch let e as JSONSyntaxError {
+        do { return try JSONParser.parse(data, options: [.byteOrderMark, .repairText]) } catch let e as JSONSyntaxError {
             throw ARCDataError("\(path): not valid JSON (\(e))")
         }
     }

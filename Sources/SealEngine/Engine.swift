@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealGenerate
 import SealKernels
 import SealModel
@@ -118,9 +119,7 @@ public enum Seeds {
     }
     /// FNV-1a of a string's UTF-8 (context ids).
     public static func hash(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
+        fnv1a64(s.utf8)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealModel
 
 /// A TOML value (the subset experiment configs use: tables, strings — basic, literal and multi-line — integers,

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealKernels
 import SealModel
 
@@ -61,12 +62,8 @@ public struct SampleStream: Sendable {
 /// A stable 64-bit key for a prompt (FNV-1a over its token ids): identical prompts share a key, so the same prompt
 /// gets the same samples wherever it appears.
 public func promptKey(_ tokens: [Int32]) -> UInt64 {
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325
-    for t in tokens {
-        var v = UInt32(bitPattern: t)
-        for _ in 0..<4 { h = (h ^ UInt64(v & 0xFF)) &* 0x100_0000_01B3; v >>= 8 }
-    }
-    return h
+    // Each id's four bytes, least significant first.
+    fnv1a64(tokens.lazy.flatMap { t in (0..<4).lazy.map { UInt8(truncatingIfNeeded: UInt32(bitPattern: t) >> (8 * $0)) } })
 }
 
 /// Picks next tokens from rows of logits; holds the scratch buffers so that sampling allocates nothing per token.

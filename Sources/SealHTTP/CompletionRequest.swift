@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// A request the server refuses: 400 naming the field, or 404 for a model it does not serve.
 public enum ServeRequestError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -71,10 +72,7 @@ public struct CompletionRequest: Sendable, Equatable {
 
     public init(json data: Data, chat: Bool, limits: Limits) throws(ServeRequestError) {
         let root: JSONValue
-        do { root = try JSONValue.parse(data) } catch let e as JSONValueError {
-            if case .invalid(let path, _) = e, !path.isEmpty { throw Self.bad(path, "\(e)") }
-            throw Self.bad(nil, "\(e)")
-        } catch {
+        do { root = try JSONParser.parse(data, options: .byteOrderMark) } catch {
             throw Self.bad(nil, "the body is not valid JSON: \(error)")
         }
         guard case .object(let body) = root else { throw Self.bad(nil, "the body must be a JSON object") }
@@ -134,20 +132,23 @@ public struct CompletionRequest: Sendable, Equatable {
     }
 
     /// An integer field in `range`; a fraction, a boolean, a string or a number out of range is an error naming it.
-    static func integer(_ body: [String: JSONValue], _ key: String, in range: ClosedRange<Int>, what: String) throws(ServeRequestError) -> Int? {
+    static func integer(_ body: JSONObject, _ key: String, in range: ClosedRange<Int>, what: String) throws(ServeRequestError) -> Int? {
         guard let v = body[key] else { return nil }
         switch v {
         case .null: return nil
         case .int(let i):
             guard range.contains(i) else { throw bad(key, "\(key) must be \(what), not \(i)") }
             return i
-        case .double(let d): throw bad(key, "\(key) must be \(what), not \(d)")
+        // `2.0` and `2e0` are the integer 2 (as JSONDecoder reads them); a fraction, or a number beyond Int, is not.
+        case .double(let d):
+            guard let i = Int(exactly: d), range.contains(i) else { throw bad(key, "\(key) must be \(what), not \(d)") }
+            return i
         default: throw bad(key, "\(key) must be \(what), not \(v.kind)")
         }
     }
 
     /// A finite number field accepted by `valid`.
-    static func number(_ body: [String: JSONValue], _ key: String, what: String, _ valid: (Double) -> Bool) throws(ServeRequestError) -> Double? {
+    static func number(_ body: JSONObject, _ key: String, what: String, _ valid: (Double) -> Bool) throws(ServeRequestError) -> Double? {
         guard let v = body[key] else { return nil }
         let d: Double
         switch v {
@@ -160,7 +161,7 @@ public struct CompletionRequest: Sendable, Equatable {
         return d
     }
 
-    static func boolean(_ body: [String: JSONValue], _ key: String) throws(ServeRequestError) -> Bool? {
+    static func boolean(_ body: JSONObject, _ key: String) throws(ServeRequestError) -> Bool? {
         guard let v = body[key] else { return nil }
         switch v {
         case .null: return nil

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealTokenizer
 
 /// One reference verdict: GPT-4.1's (or another grader's) yes/no on a (question, gold, prediction).
@@ -108,12 +109,8 @@ public enum Verdicts {
     public static func fold(_ r: VerdictRecord) -> Int { Int(hash(r.passage) % 3) }
 
     static func hash(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
         // SplitMix64's finaliser, so the residue mod 3 depends on every byte.
-        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
-        return h ^ (h >> 31)
+        SplitMix64.finalize(fnv1a64(s.utf8))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealKernels
 
 /// The projections LoRA can adapt, by their HF module names.

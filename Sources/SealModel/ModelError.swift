@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// Everything that can be wrong with a model directory or a model input. Each case names the file and the
 /// problem, so a researcher reading a Slurm log knows what to fix without a debugger.
@@ -34,12 +35,6 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .invalidInput(let r): return r
         }
     }
-}
-
-/// JSONSerialization gives booleans as NSNumber too (on Linux `1 is Bool` is true): tell them apart by class.
-func isJSONBool(_ v: Any) -> Bool {
-    if let n = v as? NSNumber { return type(of: n) == type(of: NSNumber(value: true)) }
-    return v is Bool
 }
 
 /// Typed access to a parsed JSON object that reports the file and key on every failure.

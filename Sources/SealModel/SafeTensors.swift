@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import SealCore
 #endif
 
 /// Element types seal reads from safetensors files; all are computed in float32.

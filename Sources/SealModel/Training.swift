@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealKernels
 
 /// A batch for training: sequences of different lengths, and for each the positions whose token is a target

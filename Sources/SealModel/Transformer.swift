@@ -1,5 +1,6 @@
 import Foundation
 import CSealKernels
+import SealCore
 import SealKernels
 
 /// A Llama/Qwen2 decoder whose parameters live in one contiguous float32 buffer.

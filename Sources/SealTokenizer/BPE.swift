@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// The `model` of a tokenizer.json when its type is `BPE`, reproducing HF `tokenizers`' merge
 /// order exactly.
@@ -136,7 +137,7 @@ final class BPEModel: @unchecked Sendable {
                 aBytes = Array(x.utf8)
                 bBytes = Array(y.utf8)
             default:
-                throw m.error(.invalidValue, "bad merge: expected a string \"a b\" or a pair [\"a\", \"b\"], found \(m.value.typeName)")
+                throw m.error(.invalidValue, "bad merge: expected a string \"a b\" or a pair [\"a\", \"b\"], found \(m.value.kind)")
             }
             guard let aID = table.get(aBytes) else {
                 throw m.error(.invalidValue, "merge token '\(String(decoding: aBytes, as: UTF8.self))' is not in the vocabulary")

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// Trains a byte-level BPE tokenizer (GPT-2 / Qwen2 family) and writes it as a standard `tokenizer.json` that HF
 /// `tokenizers` loads and encodes exactly as seal's `Tokenizer` does.
@@ -57,8 +58,7 @@ public struct BPETrainer {
     /// Trains on `texts` (each a document; special tokens written in them are cut out, never learned from).
     public func train(_ texts: [String]) throws -> Result {
         try validate()
-        let pre = try PreTokenizer.parse(JSONNode(value: try JSONParser.parse(Data(Self.preTokenizerJSON.utf8), source: "pre_tokenizer"),
-                                                  path: "pre_tokenizer", source: "BPETrainer"))
+        let pre = try PreTokenizer.parse(JSONNode.parse(Data(Self.preTokenizerJSON.utf8), source: "BPETrainer", path: "pre_tokenizer"))
         // 1. Word counts. Words are byte-mapped by the pre-tokenizer; map back to bytes for the symbol ids.
         var counts: [[UInt8]: Int] = [:]
         var total = 0
@@ -168,31 +168,15 @@ struct PairHeap {
     }
 }
 
-func jsonQuote(_ s: String) -> String {
-    var r = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": r += "\\\""
-        case "\\": r += "\\\\"
-        case "\n": r += "\\n"
-        case "\r": r += "\\r"
-        case "\t": r += "\\t"
-        default:
-            if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
-        }
-    }
-    return r + "\""
-}
-
 extension BPETrainer.Result {
     /// The tokenizer.json text (deterministic bytes).
     public var tokenizerJSON: String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         let added = specialTokens.enumerated().map { i, t in
-            "    {\"id\": \(i), \"content\": \(jsonQuote(t)), \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
+            "    {\"id\": \(i), \"content\": \(JSONWriter.quote(t)), \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": true}"
         }.joined(separator: ",\n")
-        let vocab = tokens.enumerated().map { "      \(jsonQuote($0.element)): \($0.offset)" }.joined(separator: ",\n")
-        let merges = self.merges.map { "      \(jsonQuote($0.0 + " " + $0.1))" }.joined(separator: ",\n")
+        let vocab = tokens.enumerated().map { "      \(JSONWriter.quote($0.element)): \($0.offset)" }.joined(separator: ",\n")
+        let merges = self.merges.map { "      \(JSONWriter.quote($0.0 + " " + $0.1))" }.joined(separator: ",\n")
         return """
         {
           "version": "1.0",
@@ -229,9 +213,9 @@ extension BPETrainer.Result {
     /// transformers' tokenizer_config.json: a `PreTrainedTokenizerFast` whose BOS, EOS and padding token is the
     /// first special token.
     public func tokenizerConfigJSON(modelMaxLength: Int) -> String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         let decoder = specialTokens.enumerated().map { i, t in
-            "    \"\(i)\": {\"content\": \(jsonQuote(t)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}"
+            "    \"\(i)\": {\"content\": \(JSONWriter.quote(t)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}"
         }.joined(separator: ",\n")
         return """
         {
@@ -252,7 +236,7 @@ extension BPETrainer.Result {
 
     /// special_tokens_map.json.
     public var specialTokensMapJSON: String {
-        let bos = jsonQuote(specialTokens[0])
+        let bos = JSONWriter.quote(specialTokens[0])
         return "{\"bos_token\": \(bos), \"eos_token\": \(bos), \"pad_token\": \(bos)}\n"
     }
 

@@ -1,3 +1,5 @@
+import SealCore
+
 /// An immutable open-addressing hash map from byte strings to token ids.
 ///
 /// The vocabulary is keyed by UTF-8 bytes, never by Swift `String`, because `String` equality is
@@ -28,8 +30,7 @@ struct ByteStringTable {
     @inline(__always)
     static func hash(_ key: UnsafeBufferPointer<UInt8>) -> Int {
         // FNV-1a, 64-bit, with a final avalanche so low bits are well mixed for the mask.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in key { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        var h = fnv1a64(key)
         h ^= h >> 33
         h = h &* 0xff51_afd7_ed55_8ccd
         h ^= h >> 33

@@ -1,3 +1,5 @@
+import SealCore
+
 /// The `decoder` of a tokenizer.json: turns the token strings of a list of ids back into text.
 ///
 /// Each decoder maps a list of token strings to a new list (HF's `decode_chain`), so that a
@@ -67,7 +69,7 @@ indirect enum Decoder {
             var pending: [UInt8] = []
             func flush() {
                 guard !pending.isEmpty else { return }
-                if JSONParser.isValidUTF8Array(pending) {
+                if isValidUTF8(pending) {
                     out.append(String(decoding: pending, as: UTF8.self))
                 } else {
                     // Unlike ByteLevel, HF emits one U+FFFD per byte of an invalid run.
@@ -133,11 +135,5 @@ indirect enum Decoder {
         if u[3] == 0x2B { return hex(u[4]) }
         guard let hi = hex(u[3]), let lo = hex(u[4]) else { return nil }
         return hi << 4 | lo
-    }
-}
-
-extension JSONParser {
-    static func isValidUTF8Array(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { isValidUTF8($0) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// The `tokenizer.*` metadata of a GGUF file (llama.cpp's format), the input a tokenizer is built from.
 ///
@@ -89,7 +90,7 @@ public struct GGUFTokenizerConversion: Sendable {
     static let qwen2Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     static func split(_ regex: String) -> String {
-        #"{"type": "Split", "pattern": {"Regex": "# + jsonQuote(regex) + #"}, "behavior": "Isolated", "invert": false}"#
+        #"{"type": "Split", "pattern": {"Regex": "# + JSONWriter.quote(regex) + #"}, "behavior": "Isolated", "invert": false}"#
     }
 
     static func byteLevel(prefixSpace: Bool, regex: Bool) -> String {
@@ -223,7 +224,7 @@ public struct GGUFTokenizerConversion: Sendable {
         var byteFallback = false, fuseUnk = false
         if arch == "llama" {
             tokenizerClass = "LlamaTokenizerFast"
-            if let u = m.unkID { unkToken = tokens[u]; addSpecial(u); unkJSON = jsonQuote(tokens[u]) }
+            if let u = m.unkID { unkToken = tokens[u]; addSpecial(u); unkJSON = JSONWriter.quote(tokens[u]) }
             if let b = m.bosID { bosToken = tokens[b]; addSpecial(b) }
             eosToken = m.eosID.map { tokens[$0] }
             padToken = m.padID.map { tokens[$0] }
@@ -246,7 +247,7 @@ public struct GGUFTokenizerConversion: Sendable {
             if addPrefix { decoders.append(#"{"type": "Strip", "content": " ", "start": 1, "stop": 0}"#) }
             decoderJSON = #"{"type": "Sequence", "decoders": ["# + decoders.joined(separator: ", ") + "]}"
             if let b = m.bosID {
-                let bos = jsonQuote(tokens[b])
+                let bos = JSONWriter.quote(tokens[b])
                 let id = index[bytes[b]] ?? b
                 postJSON = #"{"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "# + bos + #", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}], "pair": [{"SpecialToken": {"id": "# + bos + #", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "# + bos + #", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}], "special_tokens": {"# + bos + #": {"id": "# + bos + #", "ids": [\#(id)], "tokens": ["# + bos + "]}}}"
             } else {
@@ -265,7 +266,7 @@ public struct GGUFTokenizerConversion: Sendable {
 
         let addedList = added.keys.sorted().map { (id: $0, content: added[$0]!.0, special: added[$0]!.1) }
         let addedJSON = addedList.map {
-            #"{"id": \#($0.id), "content": "# + jsonQuote($0.content) + #", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": \#($0.special)}"#
+            #"{"id": \#($0.id), "content": "# + JSONWriter.quote($0.content) + #", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": \#($0.special)}"#
         }.joined(separator: ",\n    ")
         var out = "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n    "
         out += addedJSON
@@ -274,11 +275,11 @@ public struct GGUFTokenizerConversion: Sendable {
         out += "    \"fuse_unk\": \(fuseUnk),\n    \"byte_fallback\": \(byteFallback),\n    \"ignore_merges\": \(pre == .llama3 && model == "gpt2"),\n    \"vocab\": {\n"
         out.reserveCapacity(out.utf8.count + n * 24 + merges.count * 24)
         for (i, t) in tokens.enumerated() {
-            out += "      " + jsonQuote(t) + ": " + String(i) + (i == n - 1 ? "\n" : ",\n")
+            out += "      " + JSONWriter.quote(t) + ": " + String(i) + (i == n - 1 ? "\n" : ",\n")
         }
         out += "    },\n    \"merges\": [\n"
         for (i, (a, b)) in merges.enumerated() {
-            out += "      [" + jsonQuote(a) + ", " + jsonQuote(b) + (i == merges.count - 1 ? "]\n" : "],\n")
+            out += "      [" + JSONWriter.quote(a) + ", " + JSONWriter.quote(b) + (i == merges.count - 1 ? "]\n" : "],\n")
         }
         out += "    ]\n  }\n}\n"
 
@@ -337,9 +338,9 @@ public struct GGUFTokenizerConversion: Sendable {
     public func tokenizerConfigJSON() -> String {
         var lines: [String] = []
         lines.append("  \"added_tokens_decoder\": {\n" + addedTokens.map {
-            "    \"\($0.id)\": {\"content\": \(jsonQuote($0.content)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": \($0.special)}"
+            "    \"\($0.id)\": {\"content\": \(JSONWriter.quote($0.content)), \"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": \($0.special)}"
         }.joined(separator: ",\n") + "\n  }")
-        func opt(_ s: String?) -> String { s.map(jsonQuote) ?? "null" }
+        func opt(_ s: String?) -> String { s.map(JSONWriter.quote) ?? "null" }
         if tokenizerClass == "LlamaTokenizerFast" {
             lines.append("  \"add_bos_token\": \(bosToken != nil)")
             lines.append("  \"add_eos_token\": false")
@@ -349,7 +350,7 @@ public struct GGUFTokenizerConversion: Sendable {
         lines.append("  \"eos_token\": \(opt(eosToken))")
         lines.append("  \"unk_token\": \(opt(unkToken))")
         lines.append("  \"pad_token\": \(opt(padToken))")
-        if let chatTemplate { lines.append("  \"chat_template\": \(jsonQuote(chatTemplate))") }
+        if let chatTemplate { lines.append("  \"chat_template\": \(JSONWriter.quote(chatTemplate))") }
         lines.append("  \"clean_up_tokenization_spaces\": \(cleanUpTokenizationSpaces)")
         lines.append("  \"model_max_length\": 1000000000000000019884624838656")
         lines.append("  \"tokenizer_class\": \"\(tokenizerClass)\"")
@@ -360,7 +361,7 @@ public struct GGUFTokenizerConversion: Sendable {
     public func specialTokensMapJSON() -> String {
         var parts: [String] = []
         for (k, v) in [("bos_token", bosToken), ("eos_token", eosToken), ("unk_token", unkToken), ("pad_token", padToken)] {
-            if let v { parts.append("\"\(k)\": \(jsonQuote(v))") }
+            if let v { parts.append("\"\(k)\": \(JSONWriter.quote(v))") }
         }
         return "{" + parts.joined(separator: ", ") + "}\n"
     }

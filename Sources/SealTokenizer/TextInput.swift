@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// Text input files read strictly: UTF-8 checked (an invalid byte is an error naming the file, the line and the byte
 /// offset, never a silent U+FFFD), lines split on LF with an optional CR before it (CRLF files are valid input) and
@@ -79,38 +80,5 @@ public enum TextInput {
             }
             return out
         }
-    }
-
-    /// Index of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no overlong forms,
-    /// no surrogates, nothing past U+10FFFF), or nil.
-    public static func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
-        var i = 0
-        let n = b.count
-        while i < n {
-            let c = b[i]
-            if c < 0x80 { i += 1; continue }
-            var need = 0
-            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
-            switch c {
-            case 0xC2...0xDF: need = 1
-            case 0xE0: need = 2; lo = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: need = 2
-            case 0xED: need = 2; hi = 0x9F
-            case 0xF0: need = 3; lo = 0x90
-            case 0xF1...0xF3: need = 3
-            case 0xF4: need = 3; hi = 0x8F
-            default: return i
-            }
-            guard i + need < n else { return i }
-            let c1 = b[i + 1]
-            guard c1 >= lo, c1 <= hi else { return i }
-            var k = 2
-            while k <= need {
-                guard b[i + k] & 0xC0 == 0x80 else { return i }
-                k += 1
-            }
-            i += need + 1
-        }
-        return nil
     }
 }

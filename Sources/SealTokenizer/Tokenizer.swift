@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 
 /// A tokenizer loaded from a HuggingFace `tokenizer.json`, producing the same ids as HF
 /// `tokenizers` (and `transformers`' fast tokenizers) for any input string.
@@ -52,7 +53,7 @@ public final class Tokenizer: @unchecked Sendable {
         if FileManager.default.fileExists(atPath: configFile.path) {
             do {
                 let configData = try Data(contentsOf: configFile)
-                let config = JSONNode(value: try JSONParser.parse(configData, source: configFile.path), path: "", source: configFile.path)
+                let config = try JSONNode.parse(configData, source: configFile.path)
                 cleanup = try config.optional("clean_up_tokenization_spaces")?.bool() ?? false
                 if case .string(let t)? = try config.optional("chat_template")?.value { template = t }
             } catch let e as TokenizerError {
@@ -73,7 +74,7 @@ public final class Tokenizer: @unchecked Sendable {
         self.source = source
         self.cleansUpTokenizationSpaces = cleanUpTokenizationSpaces
         self.chatTemplate = chatTemplate
-        let root = JSONNode(value: try JSONParser.parse(tokenizerJSON, source: source), path: "", source: source)
+        let root = try JSONNode.parse(tokenizerJSON, source: source)
         _ = try root.object()
         model = try BPEModel(try root.required("model"))
         normalizer = try root.optional("normalizer").map(Normalizer.parse)

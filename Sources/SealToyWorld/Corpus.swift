@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealKnowledge
 import SealModel
 import SealTrain

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealModel
 
 /// The facts a biography states and a question asks about, one question per attribute.

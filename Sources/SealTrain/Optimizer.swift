@@ -1,5 +1,6 @@
 import CSealKernels
 import Foundation
+import SealCore
 import SealKernels
 import SealModel
 

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealKernels
 import SealModel
 

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import SealModel
 
 /// PEFT's on-disk LoRA layout: `adapter_config.json` + `adapter_model.safetensors` with PEFT's tensor names

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealCore
 import SealKernels
 import SealModel
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealCore
 import SealGenerate
 import CSealKernels
 import SealKernels

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealCore
 import SealKernels
 import SealModel
 import SealRuntime
@@ -19,25 +20,8 @@ struct DebugFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// SplitMix64: the self-test's data are the same on every rank and in every run.
-struct SplitMix64 {
-    var state: UInt64
-    /// SplitMix64's step is CounterRNG's mixer applied to the state before its increment.
-    mutating func next() -> UInt64 {
-        defer { state &+= 0x9E37_79B9_7F4A_7C15 }
-        return CounterRNG.mix(state)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next() >> 56) } }
-}
-
 /// FNV-1a over bytes, as 16 hex digits (a compact fingerprint of a result for the JSON line).
-func fnv1a(_ bytes: UnsafeRawBufferPointer) -> String {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return String(format: "%016llx", h)
-}
+func fnv1a(_ bytes: UnsafeRawBufferPointer) -> String { String(format: "%016llx", fnv1a64(bytes)) }
 
 /// `seal debug mpi-selftest`: every collective of MPIRuntime on known data, checked on every rank; rank 0 prints one
 /// JSON line. The exact sums must be the same bits for any number of ranks.
@@ -59,7 +43,7 @@ struct MPISelfTest: ParsableCommand {
     /// The 12 vectors of the exact-sum test: magnitudes log-uniform over 1e-20 ... 1e5, signs mixed, plus
     /// cancellations: vector 11 undoes the large entries of vector 0 (1e5 + tiny - 1e5).
     static func exactData() -> [[Float]] {
-        var g = SplitMix64(state: 2024)
+        var g = SplitMix64(seed: 2024)
         var vs: [[Float]] = (0..<exactVectors).map { _ in
             (0..<exactLength).map { _ in
                 let mag = Float(pow(10.0, -20.0 + 25.0 * g.unit()))
@@ -86,7 +70,7 @@ struct MPISelfTest: ParsableCommand {
         var bcastChecks: [String] = []
         for root in Set([0, mpi.size - 1]).sorted() {
             for n in broadcastSizes {
-                var g = SplitMix64(state: UInt64(n) &* 7919 &+ UInt64(root))
+                var g = SplitMix64(seed: UInt64(n) &* 7919 &+ UInt64(root))
                 let expected = g.bytes(n)
                 let mine = mpi.rank == root ? expected : [UInt8](repeating: 0xAB, count: (mpi.rank * 13) % 5)
                 let got = try mpi.broadcast(mine, root: root)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SealCore
 import SealEngine
 import SealKernels
 import SealModel

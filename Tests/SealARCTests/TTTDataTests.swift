@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealARC
 
@@ -10,11 +11,7 @@ final class TTTDataTests: XCTestCase {
             + fixtureText(e.query.input) + ">" + fixtureText(e.query.output)
     }
 
-    func fnv(_ s: String) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return String(format: "%016llx", h)
-    }
+    func fnv(_ s: String) -> String { String(format: "%016llx", fnv1a64(s.utf8)) }
 
     func testPoolsEqualOracle() {
         let pools = ARCTestData.oracle["pools"] as! [[String: Any]]

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealEngine
 import SealKnowledge
@@ -14,11 +15,7 @@ final class SelfEditSequenceTests: XCTestCase {
         return try! JSONSerialization.jsonObject(with: data) as! [String: Any]
     }()
 
-    static func fnv(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return h
-    }
+    static func fnv(_ bytes: [UInt8]) -> UInt64 { fnv1a64(bytes) }
 
     /// A passage's bytes as the fixture hashes them: each sequence's UTF-8 then 0x00; 0x01 after each completion.
     static func passageBytes(_ lists: [[String]]) -> [UInt8] {

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealTestSupport
 import SealGenerate
@@ -51,13 +52,9 @@ final class GGUFTokenizerTests: XCTestCase {
         try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: fixture(name)))
     }
 
+    /// FNV-1a of the texts' UTF-8, each after the first preceded by a 0 byte.
     static func fnv1a64(_ texts: [String]) -> String {
-        var h: UInt64 = 0xcbf29ce484222325
-        for (i, t) in texts.enumerated() {
-            if i > 0 { h = (h ^ 0) &* 0x100000001b3 }
-            for b in t.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        }
-        return String(h, radix: 16).leftPadded(16)
+        String(SealCore.fnv1a64(texts.map { Array($0.utf8) }.joined(separator: [0])), radix: 16).leftPadded(16)
     }
 
     /// Checks `tok` against a fixture: ids (the reference), decoded text, random decodes; and that seal differs from

@@ -1,3 +1,4 @@
+import SealCore
 import XCTest
 import SealKernels
 import SealTestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealTokenizer
 
@@ -57,7 +58,7 @@ final class TextInputTests: XCTestCase {
         for _ in 0..<20_000 {
             let n = Int.random(in: 0...6, using: &rng)
             let bytes = (0..<n).map { _ in alphabet.randomElement(using: &rng)! }
-            let ours = bytes.withUnsafeBufferPointer { TextInput.firstInvalidUTF8($0) } == nil
+            let ours = bytes.withUnsafeBufferPointer { firstInvalidUTF8($0) } == nil
             let std = String(validating: bytes, as: UTF8.self) != nil
             XCTAssertEqual(ours, std, "\(bytes.map { String($0, radix: 16) })")
         }

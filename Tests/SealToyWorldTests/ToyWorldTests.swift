@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealKnowledge
 import SealTrain
@@ -6,11 +7,7 @@ import SealTestSupport
 import SealToyWorld
 
 /// 64-bit FNV-1a: a platform-independent fingerprint of generated text.
-func fnv1a(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
-}
+func fnv1a(_ s: String) -> UInt64 { fnv1a64(s.utf8) }
 
 final class ToyWorldTests: XCTestCase {
     let opts = CorpusOptions()

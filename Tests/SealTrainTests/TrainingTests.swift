@@ -1,4 +1,5 @@
 import Foundation
+import SealCore
 import XCTest
 import SealTestSupport
 import SealModel

@@ -62,3 +62,9 @@ public enum JSONWriter {
         return r + "\""
     }
 }
+
+/// JSONSerialization gives booleans as NSNumber too (on Linux `1 is Bool` is true): tell them apart by class.
+public func isJSONBool(_ v: Any) -> Bool {
+    if let n = v as? NSNumber { return type(of: n) == type(of: NSNumber(value: true)) }
+    return v is Bool
+}
