@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "SealCoreTests", dependencies: ["SealCore"]),
         .testTarget(name: "SealModelTests", dependencies: ["SealCore", "SealKernels", "SealModel", "SealTokenizer", "SealGenerate", "SealTestSupport"]),
         .testTarget(name: "SealTokenizerTests", dependencies: ["SealCore", "SealTokenizer"]),
-        .testTarget(name: "SealTrainTests", dependencies: ["SealCore", "SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
+        .testTarget(name: "SealTrainTests", dependencies: ["SealCore", "SealKernels", "SealTestSupport", "SealTrain", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealGenerateTests", dependencies: ["SealCore", "SealTestSupport", "SealGenerate", "SealKernels", "SealModel", "SealTokenizer"]),
         .testTarget(name: "SealEngineTests", dependencies: ["SealEngine", "SealKnowledge", "SealTestSupport", "SealRuntime", "SealTrain", "SealTokenizer", "SealGenerate", "SealModel"]),
         .testTarget(name: "SealKnowledgeTests", dependencies: ["SealCore", "SealTestSupport", "SealEngine", "SealKnowledge", "SealModel", "SealTokenizer", "SealGenerate"]),

@@ -12,12 +12,18 @@ public struct GenerationRequest: Sendable {
     public var samples: Int
     /// What every sample of this prompt may contain (nil: anything, the model's own distribution).
     public var constraint: (any DecodingConstraint)?
+    /// The LoRA adapter this prompt is answered with (nil: the generator's `lora`). Requests with different
+    /// adapters decode in one batch over the frozen base, each row with its own adapter's delta (the answers of
+    /// many inner loops at once); the adapters of one call must share rank and targets.
+    public var adapter: LoRAAdapter?
 
-    public init(prompt: [Int32], samples: Int = 1, key: UInt64? = nil, constraint: (any DecodingConstraint)? = nil) {
+    public init(prompt: [Int32], samples: Int = 1, key: UInt64? = nil, constraint: (any DecodingConstraint)? = nil,
+                adapter: LoRAAdapter? = nil) {
         self.prompt = prompt
         self.samples = samples
         self.key = key ?? promptKey(prompt)
         self.constraint = constraint
+        self.adapter = adapter
     }
 }
 
@@ -113,6 +119,7 @@ public final class Generator: @unchecked Sendable {
             // next token. Samples of one prompt starting together share one prefill: the prompt runs once in the
             // first slot, and its keys and values are copied into the others' slots after the pass.
             var segments: [(tokens: [Int32], slot: Int)] = []
+            var adapters: [LoRAAdapter?] = []
             var rowOfSlot: [Int: Int] = [:]
             var prefillSlotOfPrompt: [Int: Int] = [:]
             var clones: [(slot: Int, source: Int)] = []
@@ -128,14 +135,16 @@ public final class Generator: @unchecked Sendable {
                         prefillSlotOfPrompt[p] = slot
                         rowOfSlot[slot] = segments.count
                         segments.append((requests[p].prompt, slot))
+                        adapters.append(requests[p].adapter ?? lora)
                     }
                 } else if let a = active[slot] {
                     rowOfSlot[slot] = segments.count
                     segments.append(([a.pending], slot))
+                    adapters.append(requests[a.promptIndex].adapter ?? lora)
                 }
             }
             if segments.isEmpty { break }
-            let logits = try model.forwardCached(segments, cache: cache, lora: lora, workspace: workspace)
+            let logits = try model.forwardCached(segments, cache: cache, adapters: adapters, workspace: workspace)
             for (slot, source) in clones {
                 cache.copy(from: source, to: slot)
                 rowOfSlot[slot] = rowOfSlot[source]

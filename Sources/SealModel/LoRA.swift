@@ -129,6 +129,43 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
 }
 
+/// Rows [start, start + count) of a packed batch and the adapter that adapts them: one forward or training pass
+/// can carry many adapters over the same frozen base, each on its own rows (multi-adapter batching).
+public struct LoRASpan: Sendable {
+    public let adapter: LoRAAdapter
+    public let start: Int
+    public let count: Int
+    public init(adapter: LoRAAdapter, start: Int, count: Int) {
+        self.adapter = adapter; self.start = start; self.count = count
+    }
+
+    /// One adapter over all N rows, or none.
+    static func whole(_ lora: LoRAAdapter?, _ N: Int) -> [LoRASpan] {
+        lora.map { [LoRASpan(adapter: $0, start: 0, count: N)] } ?? []
+    }
+
+    /// The spans of packed segments of the given lengths, segment i adapted by `adapters[i]` (consecutive
+    /// segments of one adapter become one span). The adapters must share rank and targets: one scratch layout
+    /// serves them all.
+    static func spans(_ adapters: [LoRAAdapter?], lengths: [Int]) throws -> [LoRASpan] {
+        var out: [LoRASpan] = []
+        var start = 0
+        for (a, n) in zip(adapters, lengths) {
+            defer { start += n }
+            guard let a, n > 0 else { continue }
+            if let first = out.first?.adapter, first.config != a.config || first.modelConfig != a.modelConfig {
+                throw ModelError.invalidInput("adapters of one batch must share rank and targets: rank \(first.config.rank) \(first.config.targets.map(\.rawValue)) vs rank \(a.config.rank) \(a.config.targets.map(\.rawValue))")
+            }
+            if let last = out.last, last.adapter === a, last.start + last.count == start {
+                out[out.count - 1] = LoRASpan(adapter: a, start: last.start, count: last.count + n)
+            } else {
+                out.append(LoRASpan(adapter: a, start: start, count: n))
+            }
+        }
+        return out
+    }
+}
+
 extension TransformerModel {
     /// The base weight W[out, in] of a projection.
     public func projectionWeight(layer l: Int, target: LoRATarget) -> FloatPtr {

@@ -129,6 +129,17 @@ public final class TrainingWorkspace: @unchecked Sendable {
     public init() {}
 }
 
+/// One adapter's part of a multi-adapter training pass: its micro-batch, the adapter its gradients go to, and the
+/// scale of its loss (1 / the target tokens of that adapter's optimizer step).
+public struct AdapterBatch: Sendable {
+    public var batch: TrainingBatch
+    public var lora: LoRAAdapter
+    public var lossScale: Float
+    public init(batch: TrainingBatch, lora: LoRAAdapter, lossScale: Float) {
+        self.batch = batch; self.lora = lora; self.lossScale = lossScale
+    }
+}
+
 extension TransformerModel {
     /// Forward and backward over one (micro-)batch. Adds ∂(lossScale · Σ token losses)/∂θ into the LoRA adapter's
     /// gradient buffer (when given) and into `fullGradients` (laid out like `params`, when given); the caller zeroes
@@ -138,36 +149,67 @@ extension TransformerModel {
     /// mean is over all tokens of the optimizer step, so the caller passes lossScale = 1 / (targets in the step).
     public func lossAndGradients(_ batch: TrainingBatch, lora: LoRAAdapter?, fullGradients: FloatBuffer?,
                                  lossScale: Float, workspace tw: TrainingWorkspace) throws -> (lossSum: Double, tokens: Int) {
-        try validate(batch.sequences)
-        guard batch.targets.count == batch.sequences.count,
-              zip(batch.sequences, batch.targets).allSatisfy({ $0.count == $1.count }) else {
-            throw ModelError.invalidInput("training batch: every sequence needs a target mask of its own length")
-        }
         if let g = fullGradients, g.count != params.count {
             throw ModelError.invalidInput("full gradient buffer has \(g.count) floats, the model \(params.count)")
         }
+        let r = try lossAndGradients(parts: [(batch, lora, lossScale)], fullGradients: fullGradients, workspace: tw)
+        return r[0]
+    }
+
+    /// Many LoRA adapters over the frozen base in one pass: the rows of every part are packed end to end, each base
+    /// projection is one matrix product over all of them, and each adapter's A and B act on its own rows only
+    /// (attention stays within each sequence). Each adapter's gradient buffer receives exactly its own part's
+    /// gradient (scaled by its `lossScale`); returns each part's unscaled loss sum and target count, in order.
+    /// Each part's numbers equal a pass over that part alone up to the row-count dependence of the matrix
+    /// kernels (none where seal's few-row kernel serves both: then they are the same bits).
+    public func lossAndGradients(_ parts: [AdapterBatch], workspace tw: TrainingWorkspace) throws -> [(lossSum: Double, tokens: Int)] {
+        for (i, p) in parts.enumerated() where parts[..<i].contains(where: { $0.lora === p.lora }) {
+            throw ModelError.invalidInput("multi-adapter pass: part \(i) uses an adapter already in the pass")
+        }
+        return try lossAndGradients(parts: parts.map { ($0.batch, $0.lora, $0.lossScale) }, fullGradients: nil, workspace: tw)
+    }
+
+    private func lossAndGradients(parts: [(batch: TrainingBatch, lora: LoRAAdapter?, scale: Float)], fullGradients: FloatBuffer?,
+                                  workspace tw: TrainingWorkspace) throws -> [(lossSum: Double, tokens: Int)] {
+        for (i, p) in parts.enumerated() {
+            do { try validate(p.batch.sequences) } catch ModelError.invalidInput(let m) where parts.count > 1 {
+                throw ModelError.invalidInput("part \(i): \(m)")
+            }
+            guard p.batch.targets.count == p.batch.sequences.count,
+                  zip(p.batch.sequences, p.batch.targets).allSatisfy({ $0.count == $1.count }) else {
+                throw ModelError.invalidInput("training batch: every sequence needs a target mask of its own length")
+            }
+        }
         let c = config
-        let N = batch.sequences.reduce(0) { $0 + $1.count }
-        let maxL = batch.sequences.map(\.count).max() ?? 0
+        let sequences = parts.flatMap(\.batch.sequences)
+        let N = sequences.reduce(0) { $0 + $1.count }
+        let partTokens = parts.map { $0.batch.sequences.reduce(0) { $0 + $1.count } }
+        let loras = try LoRASpan.spans(parts.map(\.lora), lengths: partTokens)
+        let lora0 = loras.first?.adapter
+        let maxL = sequences.map(\.count).max() ?? 0
         let ws = tw.forward, bw = tw.backward
         ws.reserve(config: c, tokens: N, attention: maxL * maxL)
-        if let lora { ws.reserveLoRA(tokens: N, rank: lora.config.rank) }
-        tw.activations.reserve(config: c, tokens: N, lora: lora)
-        bw.reserve(config: c, tokens: N, maxLength: maxL, rank: lora?.config.rank ?? 0)
+        if let lora0 { ws.reserveLoRA(tokens: N, rank: lora0.config.rank) }
+        tw.activations.reserve(config: c, tokens: N, lora: lora0)
+        bw.reserve(config: c, tokens: N, maxLength: maxL, rank: lora0?.config.rank ?? 0)
         var starts: [Int] = []
         var t = 0
-        for seq in batch.sequences {
+        for seq in sequences {
             starts.append(t)
             for (i, tok) in seq.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(i); t += 1 }
         }
-        let lengths = batch.sequences.map(\.count)
-        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: lengths, lora: lora, store: tw.activations)
+        let lengths = sequences.map(\.count)
+        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: lengths, loras: loras, store: tw.activations)
 
-        // Rows whose next token is a target: row (s, i) predicts token i+1.
-        var rows: [Int] = [], targets: [Int32] = []
-        for (s, seq) in batch.sequences.enumerated() {
-            for i in 1..<max(seq.count, 1) where batch.targets[s][i] {
-                rows.append(starts[s] + i - 1); targets.append(seq[i])
+        // Rows whose next token is a target: row (s, i) predicts token i+1; rowPart: which part it belongs to.
+        var rows: [Int] = [], targets: [Int32] = [], rowPart: [Int] = []
+        var s = 0
+        for (pi, p) in parts.enumerated() {
+            for (seq, mask) in zip(p.batch.sequences, p.batch.targets) {
+                for i in 1..<max(seq.count, 1) where mask[i] {
+                    rows.append(starts[s] + i - 1); targets.append(seq[i]); rowPart.append(pi)
+                }
+                s += 1
             }
         }
         let D = c.hiddenSize, V = c.vocabSize
@@ -175,7 +217,7 @@ extension TransformerModel {
         let G = fullGradients?.pointer
         let head = P + layout.lmHead
         bw.dxn.update(repeating: 0, count: N * D)
-        var lossSum = 0.0
+        var lossSums = [Double](repeating: 0, count: parts.count)
         var losses = [Double](repeating: 0, count: BackwardWorkspace.headChunk)
         var chunkTargets = [Int32](repeating: 0, count: BackwardWorkspace.headChunk)
         var r0 = 0
@@ -186,8 +228,21 @@ extension TransformerModel {
                 chunkTargets[i] = targets[r0 + i]
             }
             linearForward(bw.headLogits, bw.headX, head, nil, N: C, inDim: D, outDim: V)
-            crossEntropyForwardBackward(&losses, bw.headLogits, targets: chunkTargets, N: C, V: V, scale: lossScale)
-            for i in 0..<C { lossSum += losses[i] }
+            // Each part's rows with its own loss scale (the kernel works row by row: the same bits as one call).
+            var i0 = 0
+            while i0 < C {
+                let part = rowPart[r0 + i0]
+                var i1 = i0 + 1
+                while i1 < C && rowPart[r0 + i1] == part { i1 += 1 }
+                losses.withUnsafeMutableBufferPointer { l in
+                    chunkTargets.withUnsafeBufferPointer { tg in
+                        crossEntropyForwardBackward(l.baseAddress! + i0, bw.headLogits + i0 * V, targets: tg.baseAddress! + i0,
+                                                    N: i1 - i0, V: V, scale: parts[part].scale)
+                    }
+                }
+                for i in i0..<i1 { lossSums[part] += losses[i] }
+                i0 = i1
+            }
             // dX[C, D] = dlogits · W_head;  dW_head += dlogitsᵀ · X
             linearBackwardInput(bw.headDX, bw.headLogits, head, N: C, inDim: D, outDim: V)
             if let G {
@@ -205,7 +260,7 @@ extension TransformerModel {
         rmsnormBackward(bw.dx, dweight: G.map { $0 + layout.finalNorm }, bw.dxn, tw.activations.xfinal,
                         weight: P + layout.finalNorm, rstd: tw.activations.rstdFinal, N: N, D: D)
         for li in stride(from: c.numLayers - 1, through: 0, by: -1) {
-            layerBackward(li, N: N, starts: starts, lengths: lengths, lora: lora, grads: G, tw: tw)
+            layerBackward(li, N: N, starts: starts, lengths: lengths, loras: loras, grads: G, tw: tw)
         }
         if let G {
             // Embedding: each token's row receives its input gradient.
@@ -215,11 +270,12 @@ extension TransformerModel {
                 for j in 0..<D { dst[j] += src[j] }
             }
         }
-        return (lossSum, rows.count)
+        let counts = rowPart.reduce(into: [Int](repeating: 0, count: parts.count)) { $0[$1] += 1 }
+        return parts.indices.map { (lossSums[$0], counts[$0]) }
     }
 
     /// Backward through layer `li`: on entry bw.dx holds ∂loss/∂(layer output), on exit ∂loss/∂(layer input).
-    private func layerBackward(_ li: Int, N: Int, starts: [Int], lengths: [Int], lora: LoRAAdapter?,
+    private func layerBackward(_ li: Int, N: Int, starts: [Int], lengths: [Int], loras: [LoRASpan],
                                grads G: FloatPtr?, tw: TrainingWorkspace) {
         let c = config
         let D = c.hiddenSize, I = c.intermediateSize, hd = c.headDim
@@ -237,8 +293,11 @@ extension TransformerModel {
                 sgemm(transA: true, M: outDim, N: inDim, K: N, A: dy, lda: outDim, B: x, ldb: inDim, beta: 1, C: G + w, ldc: inDim)
                 if let bias { let gb = G + bias; for n in 0..<N { let row = dy + n * outDim; for o in 0..<outDim { gb[o] += row[o] } } }
             }
-            if let lora, let m = lora.module(layer: li, target: target) {
-                loraBackward(dy: dy, x: x, u: tw.activations.loraU(layer: li, target: target)!, dx: dx, lora: lora, m, N: N, du: bw.du)
+            for span in loras {
+                guard let m = span.adapter.module(layer: li, target: target) else { continue }
+                let r = span.adapter.config.rank, o = span.start
+                loraBackward(dy: dy + o * outDim, x: x + o * inDim, u: tw.activations.loraU(layer: li, target: target)! + o * r,
+                             dx: dx + o * inDim, lora: span.adapter, m, N: span.count, du: bw.du + o * r)
             }
         }
 

@@ -95,7 +95,7 @@ public final class TransformerModel: @unchecked Sendable {
             starts.append(t)
             for (i, tok) in seq.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(i); t += 1 }
         }
-        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: sequences.map(\.count), lora: lora)
+        hiddenStates(ws, N: N, sequenceStarts: starts, lengths: sequences.map(\.count), loras: LoRASpan.whole(lora, N))
 
         let V = config.vocabSize, D = config.hiddenSize
         var rowStart: [Int] = [], rowCount: [Int] = []
@@ -126,7 +126,20 @@ public final class TransformerModel: @unchecked Sendable {
     /// (one token per sequence) and any mix of the two, in one batched pass.
     public func forwardCached(_ segments: [(tokens: [Int32], slot: Int)], cache: KVCache, lora: LoRAAdapter? = nil,
                               workspace: ForwardWorkspace? = nil) throws -> Logits {
+        try forwardCached(segments, cache: cache, adapters: [LoRAAdapter?](repeating: lora, count: segments.count),
+                          workspace: workspace)
+    }
+
+    /// `forwardCached` where segment i is adapted by `adapters[i]` (nil: the base model): the answers of many
+    /// inner loops decoded in one batch over the frozen base, each row with its own adapter's LoRA delta. The
+    /// adapters must share rank and targets.
+    public func forwardCached(_ segments: [(tokens: [Int32], slot: Int)], cache: KVCache, adapters: [LoRAAdapter?],
+                              workspace: ForwardWorkspace? = nil) throws -> Logits {
         try validate(segments.map(\.tokens))
+        guard adapters.count == segments.count else {
+            throw ModelError.invalidInput("\(adapters.count) adapters for \(segments.count) segments")
+        }
+        let spans = try LoRASpan.spans(adapters, lengths: segments.map(\.tokens.count))
         let ws = workspace ?? ForwardWorkspace()
         let N = segments.reduce(0) { $0 + $1.tokens.count }
         var maxAttn = 1
@@ -145,14 +158,14 @@ public final class TransformerModel: @unchecked Sendable {
             t += seg.tokens.count
         }
         ws.reserve(config: config, tokens: N, attention: maxAttn)
-        if let lora { ws.reserveLoRA(tokens: N, rank: lora.config.rank) }
+        if let a = spans.first?.adapter { ws.reserveLoRA(tokens: N, rank: a.config.rank) }
         t = 0
         for seg in segments {
             let p = cache.length(slot: seg.slot)
             for (i, tok) in seg.tokens.enumerated() { ws.tokens[t] = tok; ws.positions[t] = Int32(p + i); t += 1 }
         }
         hiddenStates(ws, N: N, sequenceStarts: starts, lengths: segments.map(\.tokens.count),
-                     cache: cache, slots: segments.map(\.slot), past: past, lora: lora)
+                     cache: cache, slots: segments.map(\.slot), past: past, loras: spans)
         for seg in segments { cache.setLength(slot: seg.slot, cache.length(slot: seg.slot) + seg.tokens.count) }
         let D = config.hiddenSize, V = config.vocabSize
         var rowStart: [Int] = [], rowCount: [Int] = []
@@ -176,11 +189,12 @@ public final class TransformerModel: @unchecked Sendable {
     /// Runs the decoder stack over the packed tokens in `ws.tokens`/`ws.positions`; leaves the final-normed hidden
     /// states in `ws.xn[N, D]`. With a KV cache, sequence s continues cache slot `slots[s]`, which already holds
     /// `past[s]` positions: its new keys and values are appended there and its queries attend to all of them.
-    /// With a LoRA adapter, its low-rank updates are added to the adapted projections. With an activation store,
-    /// every activation backward needs is kept there (training); otherwise the workspace's scratch is reused.
+    /// Each LoRA span adds its adapter's low-rank updates to the adapted projections of its rows (rows in no span
+    /// see the base model; spans must not overlap and their adapters share rank and targets). With an activation
+    /// store, every activation backward needs is kept there (training); otherwise the workspace's scratch is reused.
     func hiddenStates(_ ws: ForwardWorkspace, N: Int, sequenceStarts: [Int], lengths: [Int],
                       cache: KVCache? = nil, slots: [Int] = [], past: [Int] = [],
-                      lora: LoRAAdapter? = nil, store: ActivationStore? = nil) {
+                      loras: [LoRASpan] = [], store: ActivationStore? = nil) {
         let c = config
         let D = c.hiddenSize, I = c.intermediateSize, hd = c.headDim
         let P = params.pointer
@@ -191,12 +205,15 @@ public final class TransformerModel: @unchecked Sendable {
         invFreq.withUnsafeBufferPointer { inv in
             ropeTables(cos: ws.cos, sin: ws.sin, positions: ws.positions, invFreq: inv.baseAddress!, N: N, half: hd / 2)
         }
-        /// y = x Wᵀ + b, plus the LoRA update of (layer, target) when adapted.
+        /// y = x Wᵀ + b over all rows (one product), plus each span's LoRA update of (layer, target) on its rows.
         func project(_ y: FloatPtr, _ x: ConstFloatPtr, _ w: Int, _ bias: Int?, _ l: Int, _ t: LoRATarget,
                      inDim: Int, outDim: Int, accumulate: Bool = false) {
             linearForward(y, x, P + w, opt(bias), N: N, inDim: inDim, outDim: outDim, accumulate: accumulate)
-            if let lora, let m = lora.module(layer: l, target: t) {
-                loraForward(y, x, lora: lora, m, N: N, u: store?.loraU(layer: l, target: t) ?? ws.loraU!)
+            for span in loras {
+                guard let m = span.adapter.module(layer: l, target: t) else { continue }
+                let u = store?.loraU(layer: l, target: t) ?? ws.loraU!
+                loraForward(y + span.start * outDim, x + span.start * inDim, lora: span.adapter, m, N: span.count,
+                            u: u + span.start * span.adapter.config.rank)
             }
         }
         for (li, L) in layout.layers.enumerated() {

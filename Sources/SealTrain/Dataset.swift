@@ -27,6 +27,7 @@ public enum LossOn: String, Sendable, CaseIterable {
 public struct EncodedExample: Sendable {
     public var ids: [Int32]
     public var targets: [Bool]
+    public init(ids: [Int32], targets: [Bool]) { self.ids = ids; self.targets = targets }
 }
 
 public enum DatasetError: Error, CustomStringConvertible {

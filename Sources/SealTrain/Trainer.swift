@@ -94,37 +94,17 @@ public final class Trainer: @unchecked Sendable {
     public func resetOptimizer() { state.optimizer.reset() }
 
     /// Number of optimizer steps a run over `rows` examples takes.
-    public func totalSteps(rows: Int) -> Int {
-        if let s = config.steps { return s }
-        let perStep = config.batchSize * config.gradAccum
-        return max(1, Int((Double(rows) * config.epochs / Double(perStep)).rounded(.up)))
-    }
-
-    /// The row order: epoch after epoch, each a seeded permutation (or file order without shuffling).
-    public func rowOrder(rows: Int, count: Int) -> [Int] {
-        trainingRowOrder(rows: rows, count: count, shuffle: config.shuffle, seed: config.seed)
-    }
+    public func totalSteps(rows: Int) -> Int { TrainingPlan.totalSteps(rows: rows, config: config) }
 
     /// Trains on `rows`; calls `onStep` after every optimizer step. Throws on a non-finite loss or gradient before
     /// applying that step's update.
     public func train(_ rows: [EncodedExample], onStep: (StepLog) -> Void = { _ in }) throws {
         try config.validate()
-        let total = totalSteps(rows: rows.count)
-        let perStep = config.batchSize * config.gradAccum
-        let order = rowOrder(rows: rows.count, count: config.steps != nil ? total * perStep : Int((Double(rows.count) * config.epochs).rounded(.up)))
-        var cursor = 0
-        for step in 0..<total {
+        let plan = TrainingPlan(rows: rows, config: config)
+        for step in 0..<plan.totalSteps {
             let start = KernelStats.now()
-            let stepRows = Array(order[min(cursor, order.count)..<min(cursor + perStep, order.count)])
-            cursor += perStep
-            if stepRows.isEmpty { break }
-            let micro = stride(from: 0, to: stepRows.count, by: config.batchSize).map {
-                Array(stepRows[$0..<min($0 + config.batchSize, stepRows.count)])
-            }
-            let batches = micro.map { idx in
-                TrainingBatch(sequences: idx.map { rows[$0].ids }, targets: idx.map { rows[$0].targets })
-            }
-            let lr = config.learningRate * config.schedule.multiplier(step: step, totalSteps: total, warmupSteps: config.warmupSteps)
+            guard let batches = plan.microBatches(step: step) else { break }
+            let lr = plan.learningRate(step: step)
             let log = try self.step(batches, learningRate: lr, index: step)
             onStep(StepLog(step: step + 1, loss: log.loss, learningRate: lr, tokens: log.tokens, gradNorm: log.gradNorm,
                            seconds: KernelStats.now() - start))
@@ -139,5 +119,48 @@ public final class Trainer: @unchecked Sendable {
         o.eps = config.eps; o.weightDecay = config.weightDecay
         let r = try state.step(microBatches, learningRate: lr, maxGradNorm: config.maxGradNorm, index: index, reduction: LocalReduction())
         return (r.loss, r.tokens, r.gradNorm)
+    }
+}
+
+/// What a run over `rows` with `config` does, step by step: the number of optimizer steps, the row order (epoch
+/// after epoch, each a seeded permutation, or file order without shuffling), each step's micro-batches and learning
+/// rate. `Trainer` and `MultiAdapterTrainer` both follow it, so an adapter trained in a shared pass sees exactly the
+/// rows, order and schedule it would alone.
+public struct TrainingPlan: Sendable {
+    public let rows: [EncodedExample]
+    public let config: TrainConfig
+    public let totalSteps: Int
+    let order: [Int]
+
+    public init(rows: [EncodedExample], config: TrainConfig) {
+        self.rows = rows
+        self.config = config
+        totalSteps = Self.totalSteps(rows: rows.count, config: config)
+        let perStep = config.batchSize * config.gradAccum
+        let count = config.steps != nil ? totalSteps * perStep : Int((Double(rows.count) * config.epochs).rounded(.up))
+        order = trainingRowOrder(rows: rows.count, count: count, shuffle: config.shuffle, seed: config.seed)
+    }
+
+    public static func totalSteps(rows: Int, config: TrainConfig) -> Int {
+        if let s = config.steps { return s }
+        let perStep = config.batchSize * config.gradAccum
+        return max(1, Int((Double(rows) * config.epochs / Double(perStep)).rounded(.up)))
+    }
+
+    /// Step `step`'s micro-batches (`gradAccum` of `batchSize` rows, the last ones shorter); nil when the row
+    /// order has run out (the run ends there).
+    public func microBatches(step: Int) -> [TrainingBatch]? {
+        let perStep = config.batchSize * config.gradAccum
+        let cursor = step * perStep
+        let stepRows = Array(order[min(cursor, order.count)..<min(cursor + perStep, order.count)])
+        if stepRows.isEmpty { return nil }
+        return stride(from: 0, to: stepRows.count, by: config.batchSize).map { s in
+            let idx = stepRows[s..<min(s + config.batchSize, stepRows.count)]
+            return TrainingBatch(sequences: idx.map { rows[$0].ids }, targets: idx.map { rows[$0].targets })
+        }
+    }
+
+    public func learningRate(step: Int) -> Double {
+        config.learningRate * config.schedule.multiplier(step: step, totalSteps: totalSteps, warmupSteps: config.warmupSteps)
     }
 }
