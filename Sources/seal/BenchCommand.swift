@@ -9,7 +9,7 @@ import SealModel
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks: sgemm ceiling and forward-pass throughput.",
-        subcommands: [Sgemm.self, FewRows.self, Forward.self, Generate.self, Train.self])
+        subcommands: [Sgemm.self, FewRows.self, Forward.self, Generate.self, Train.self, MultiAdapter.self])
 
     /// A model of the shape in `config` with seal's random weights (benchmarks need shapes, not trained weights).
     static func randomModel(_ config: String) throws -> TransformerModel {
